@@ -1,0 +1,147 @@
+import { CorralError } from './errors';
+import type { ExecutionStatus } from './status';
+
+/** `POST /v1/executions` request body as clients send it. */
+export interface ExecutionRequest {
+  code: string;
+  stdin?: string;
+  args?: string[];
+  timeoutMs?: number;
+  cpuMs?: number;
+  memoryMb?: number;
+}
+
+/** A request with every default applied: what the router hands to a worker. */
+export interface Job {
+  code: string;
+  stdin: string;
+  args: string[];
+  timeoutMs: number;
+  cpuMs: number;
+  memoryMb: number;
+}
+
+/** The answer to every execution that ran, whatever the code did (HTTP 200). */
+export interface ExecutionResult {
+  id: string;
+  status: ExecutionStatus;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  durationMs: number;
+  cpuMs: number;
+  memoryBytes: number;
+}
+
+/** Bounds on what one execution may ask for; shared by router (validation) and worker (enforcement). */
+export interface ExecutionLimits {
+  maxCodeBytes: number;
+  maxStdinBytes: number;
+  maxArgs: number;
+  maxArgBytes: number;
+  defaultTimeoutMs: number;
+  maxTimeoutMs: number;
+  maxCpuMs: number;
+  defaultMemoryMb: number;
+  minMemoryMb: number;
+  maxMemoryMb: number;
+}
+
+export const DEFAULT_EXECUTION_LIMITS: Readonly<ExecutionLimits> = Object.freeze({
+  maxCodeBytes: 256 * 1024,
+  maxStdinBytes: 1024 * 1024,
+  maxArgs: 64,
+  maxArgBytes: 4096,
+  defaultTimeoutMs: 5000,
+  maxTimeoutMs: 60_000,
+  maxCpuMs: 60_000,
+  defaultMemoryMb: 128,
+  minMemoryMb: 16,
+  maxMemoryMb: 1024,
+});
+
+const REQUEST_FIELDS = ['code', 'stdin', 'args', 'timeoutMs', 'cpuMs', 'memoryMb'] as const;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function intField(
+  body: Record<string, unknown>,
+  name: string,
+  min: number,
+  max: number,
+  problems: string[],
+): number | undefined {
+  const value = body[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    problems.push(`${name} must be an integer`);
+    return undefined;
+  }
+  if (value < min || value > max) {
+    problems.push(`${name} must be between ${min} and ${max}, got ${value}`);
+    return undefined;
+  }
+  return value;
+}
+
+/**
+ * Validates a parsed request body and applies defaults. Unknown fields are rejected so that a
+ * typo (`timeout` for `timeoutMs`) is an error, not a silently ignored limit.
+ * @throws CorralError `invalid_request` (400) or `payload_too_large` (413)
+ */
+export function parseExecutionRequest(body: unknown, limits: ExecutionLimits): Job {
+  if (!isPlainObject(body)) {
+    throw new CorralError('invalid_request', 'The request body must be a JSON object.');
+  }
+  const problems: string[] = [];
+  for (const key of Object.keys(body)) {
+    if (!(REQUEST_FIELDS as readonly string[]).includes(key)) {
+      problems.push(`unknown field "${key}" (allowed: ${REQUEST_FIELDS.join(', ')})`);
+    }
+  }
+
+  const { code, stdin, args } = body;
+  if (code === undefined) problems.push('code is required');
+  else if (typeof code !== 'string') problems.push('code must be a string');
+  else if (code.length === 0) problems.push('code must not be empty');
+  if (stdin !== undefined && typeof stdin !== 'string') problems.push('stdin must be a string');
+  if (args !== undefined) {
+    if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) {
+      problems.push('args must be an array of strings');
+    } else if (args.length > limits.maxArgs) {
+      problems.push(`args may hold at most ${limits.maxArgs} entries`);
+    } else if (args.some((a) => Buffer.byteLength(a) > limits.maxArgBytes || a.includes('\0'))) {
+      problems.push(`each arg must be at most ${limits.maxArgBytes} bytes and hold no NUL`);
+    }
+  }
+  const timeoutMs = intField(body, 'timeoutMs', 1, limits.maxTimeoutMs, problems);
+  const cpuMs = intField(body, 'cpuMs', 1, limits.maxCpuMs, problems);
+  const memoryMb = intField(body, 'memoryMb', limits.minMemoryMb, limits.maxMemoryMb, problems);
+  if (problems.length > 0) {
+    throw new CorralError('invalid_request', `Invalid request: ${problems.join('; ')}.`, { problems });
+  }
+
+  const codeBytes = Buffer.byteLength(code as string);
+  if (codeBytes > limits.maxCodeBytes) {
+    throw new CorralError('payload_too_large', `code is ${codeBytes} bytes; the limit is ${limits.maxCodeBytes}.`);
+  }
+  const stdinText = (stdin as string | undefined) ?? '';
+  const stdinBytes = Buffer.byteLength(stdinText);
+  if (stdinBytes > limits.maxStdinBytes) {
+    throw new CorralError('payload_too_large', `stdin is ${stdinBytes} bytes; the limit is ${limits.maxStdinBytes}.`);
+  }
+
+  const wall = timeoutMs ?? limits.defaultTimeoutMs;
+  return {
+    code: code as string,
+    stdin: stdinText,
+    args: (args as string[] | undefined) ?? [],
+    timeoutMs: wall,
+    cpuMs: cpuMs ?? Math.min(wall, limits.maxCpuMs),
+    memoryMb: memoryMb ?? limits.defaultMemoryMb,
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * The catalogue of coded errors. Every failure that reaches a client or crosses between two
+ * services is one of these codes; HTTP statuses are attached here and used only at the edge.
+ */
+export const ERROR_CATALOGUE = {
+  invalid_json: { httpStatus: 400, message: 'The request body is not valid JSON.' },
+  invalid_request: { httpStatus: 400, message: 'The request does not match the API.' },
+  unauthorized: { httpStatus: 401, message: 'A valid API key is required.' },
+  bad_token: { httpStatus: 403, message: 'The slot token is missing, wrong or already used.' },
+  not_found: { httpStatus: 404, message: 'No such endpoint.' },
+  method_not_allowed: { httpStatus: 405, message: 'This endpoint does not take that method.' },
+  slot_busy: { httpStatus: 409, message: 'The slot is already running a job.' },
+  payload_too_large: { httpStatus: 413, message: 'The request body is too large.' },
+  unsupported_media_type: { httpStatus: 415, message: 'The request body must be application/json.' },
+  queue_full: { httpStatus: 429, message: 'Too many requests are waiting for a slot.' },
+  internal: { httpStatus: 500, message: 'Internal error.' },
+  worker_failed: { httpStatus: 502, message: 'The worker failed while the job may have been running; it was not retried.' },
+  no_capacity: { httpStatus: 503, message: 'No sandbox became free within the queue deadline.' },
+  unavailable: { httpStatus: 503, message: 'The service is not available.' },
+  shutting_down: { httpStatus: 503, message: 'The service is shutting down.' },
+} as const satisfies Record<string, { httpStatus: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** The JSON body of every answer that is not an execution result. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+/** A failure with a catalogue code; `httpStatus` comes from the catalogue. */
+export class CorralError extends Error {
+  readonly code: ErrorCode;
+  readonly httpStatus: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message?: string, details?: unknown) {
+    super(message ?? ERROR_CATALOGUE[code].message);
+    this.name = 'CorralError';
+    this.code = code;
+    this.httpStatus = ERROR_CATALOGUE[code].httpStatus;
+    this.details = details;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { error: { code: this.code, message: this.message } };
+    if (this.details !== undefined) body.error.details = this.details;
+    return body;
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CATALOGUE, value);
+}
+
+export function errorBody(code: ErrorCode, message?: string): ErrorBody {
+  return new CorralError(code, message).toBody();
+}

@@ -1,0 +1,24 @@
+export {
+  DEFAULT_EXECUTION_LIMITS,
+  parseExecutionRequest,
+  type ExecutionLimits,
+  type ExecutionRequest,
+  type ExecutionResult,
+  type Job,
+} from './api';
+export { CorralError, ERROR_CATALOGUE, errorBody, isErrorCode, type ErrorBody, type ErrorCode } from './errors';
+export { NAME_PATTERN, REQUEST_ID_HEADER, STATUS_HEADER, TOKEN_HEADER, WORKER_RUN_PATH } from './protocol';
+export {
+  BACKENDS,
+  SLOT_STATES,
+  slotId,
+  type Backend,
+  type Lease,
+  type PoolCounts,
+  type PoolSnapshot,
+  type RunningSandbox,
+  type SlotAddress,
+  type SlotRecord,
+  type SlotState,
+} from './slots';
+export { EXECUTION_STATUSES, KILL_REASONS, isKillReason, type ExecutionStatus, type KillReason } from './status';

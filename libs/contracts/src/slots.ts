@@ -1,0 +1,65 @@
+/** Every slot is in exactly one of these states at any time. */
+export const SLOT_STATES = ['idle', 'busy', 'booting', 'dead'] as const;
+export type SlotState = (typeof SLOT_STATES)[number];
+
+/** How a slot's address is provided. */
+export const BACKENDS = ['loopback', 'tap', 'netns'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+/** A slot as netprov provisions it: an address of its own on one host. */
+export interface SlotAddress {
+  id: string;
+  ip: string;
+}
+
+/** A slot as the registry knows it. */
+export interface SlotRecord extends SlotAddress {
+  host: string;
+  backend: Backend;
+  state: SlotState;
+  /** The worker's port on `ip`, once a worker serves the slot. */
+  port: number | null;
+  /** The warm or running sandbox's pid, when there is one. */
+  pid: number | null;
+  updatedAt: number;
+}
+
+/** A claim on an idle slot: the one-time token that lets a router hand the slot's worker one job. */
+export interface Lease {
+  slotId: string;
+  host: string;
+  ip: string;
+  port: number;
+  token: string;
+}
+
+/** A sandbox that is running a job, as the watchdog sees it. */
+export interface RunningSandbox {
+  slotId: string;
+  token: string;
+  pid: number;
+  /** CPU the process had used before the job began (its boot), in ms. */
+  cpuBaseMs: number;
+  /** The job's CPU budget in ms. */
+  cpuMs: number;
+  /** The job's memory budget in MiB. */
+  memoryMb: number;
+  startedAt: number;
+}
+
+export interface PoolCounts {
+  total: number;
+  idle: number;
+  busy: number;
+  booting: number;
+  dead: number;
+}
+
+export interface PoolSnapshot extends PoolCounts {
+  slots: SlotRecord[];
+}
+
+/** Slot ids are `<host>:<index>`; the index orders slots within a host. */
+export function slotId(host: string, index: number): string {
+  return `${host}:${index}`;
+}
