@@ -1,0 +1,142 @@
+import { hostname } from 'node:os';
+import { BACKENDS, DEFAULT_EXECUTION_LIMITS, NAME_PATTERN, type Backend, type ExecutionLimits } from '@corral/contracts';
+import { EnvReader, type Env } from './env';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** What every service reads: where Redis is, which keys are ours, who we are. */
+export interface CommonConfig {
+  redisUrl: string;
+  /** Every Redis key starts with `{prefix}:`; tests use a random one each. */
+  redisPrefix: string;
+  /** This machine's name in the registry; slots and sandboxes belong to a host. */
+  hostId: string;
+  logLevel: LogLevel;
+}
+
+export interface RouterConfig extends CommonConfig {
+  port: number;
+  bindHost: string;
+  limits: ExecutionLimits;
+  maxBodyBytes: number;
+  /** How long a request may wait for an idle slot before 503. */
+  queueTimeoutMs: number;
+  /** How many requests one router lets wait at once before 429. */
+  maxQueue: number;
+  /** How long a claimed slot stays reserved before the worker accepts the job. */
+  claimTtlMs: number;
+  /** How many other slots to try when a slot's worker refuses the connection. */
+  maxRetries: number;
+  shutdownGraceMs: number;
+}
+
+export interface WorkerConfig extends CommonConfig {
+  port: number;
+  limits: ExecutionLimits;
+  maxOutputBytes: number;
+  /** The sandbox runtime (a Node 24 binary); unset means the pinned one installed with corral. */
+  sandboxNode: string | undefined;
+  /** How many sandboxes boot at once when many slots start together. */
+  bootConcurrency: number;
+  /** How often the worker re-reads its slot inventory (it also reacts to netprov's events). */
+  inventoryPollMs: number;
+  shutdownGraceMs: number;
+}
+
+export interface WatchdogConfig extends CommonConfig {
+  sampleMs: number;
+  /** Resident memory a sandbox may use beyond its job's memoryMb: the runtime's own footprint. */
+  rssOverheadMb: number;
+}
+
+export interface NetprovConfig extends CommonConfig {
+  backend: Backend;
+  /** First slot address for the loopback backend. */
+  loopbackBase: string;
+}
+
+function common(r: EnvReader): CommonConfig {
+  return {
+    redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    redisPrefix: r.string('CORRAL_REDIS_PREFIX', 'corral', NAME_PATTERN),
+    hostId: r.string('CORRAL_HOST_ID', hostname().split('.')[0] || 'localhost', NAME_PATTERN),
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+}
+
+function limits(r: EnvReader): ExecutionLimits {
+  const d = DEFAULT_EXECUTION_LIMITS;
+  const MiB = 1024 * 1024;
+  const result: ExecutionLimits = {
+    maxCodeBytes: r.int('CORRAL_MAX_CODE_BYTES', d.maxCodeBytes, { min: 1, max: 64 * MiB }),
+    maxStdinBytes: r.int('CORRAL_MAX_STDIN_BYTES', d.maxStdinBytes, { min: 0, max: 64 * MiB }),
+    maxArgs: r.int('CORRAL_MAX_ARGS', d.maxArgs, { min: 0, max: 4096 }),
+    maxArgBytes: d.maxArgBytes,
+    defaultTimeoutMs: r.int('CORRAL_DEFAULT_TIMEOUT_MS', d.defaultTimeoutMs, { min: 1 }),
+    maxTimeoutMs: r.int('CORRAL_MAX_TIMEOUT_MS', d.maxTimeoutMs, { min: 1, max: 3_600_000 }),
+    maxCpuMs: r.int('CORRAL_MAX_CPU_MS', d.maxCpuMs, { min: 1, max: 3_600_000 }),
+    defaultMemoryMb: r.int('CORRAL_DEFAULT_MEMORY_MB', d.defaultMemoryMb, { min: d.minMemoryMb }),
+    minMemoryMb: d.minMemoryMb,
+    maxMemoryMb: r.int('CORRAL_MAX_MEMORY_MB', d.maxMemoryMb, { min: d.minMemoryMb, max: 65_536 }),
+  };
+  if (result.defaultTimeoutMs > result.maxTimeoutMs) {
+    r.problem(`CORRAL_DEFAULT_TIMEOUT_MS (${result.defaultTimeoutMs}) must not exceed CORRAL_MAX_TIMEOUT_MS (${result.maxTimeoutMs})`);
+  }
+  if (result.defaultMemoryMb > result.maxMemoryMb) {
+    r.problem(`CORRAL_DEFAULT_MEMORY_MB (${result.defaultMemoryMb}) must not exceed CORRAL_MAX_MEMORY_MB (${result.maxMemoryMb})`);
+  }
+  return result;
+}
+
+/** @throws ConfigError listing every invalid variable */
+export function loadRouterConfig(env: Env): Readonly<RouterConfig> {
+  const r = new EnvReader(env);
+  return r.done({
+    ...common(r),
+    port: r.int('PORT', 8080, { min: 0, max: 65_535 }),
+    bindHost: r.string('HOST', '127.0.0.1'),
+    limits: limits(r),
+    maxBodyBytes: r.int('CORRAL_MAX_BODY_BYTES', 4 * 1024 * 1024, { min: 1024 }),
+    queueTimeoutMs: r.int('CORRAL_QUEUE_TIMEOUT_MS', 10_000, { min: 0, max: 600_000 }),
+    maxQueue: r.int('CORRAL_MAX_QUEUE', 1000, { min: 0 }),
+    claimTtlMs: r.int('CORRAL_CLAIM_TTL_MS', 15_000, { min: 100 }),
+    maxRetries: r.int('CORRAL_MAX_RETRIES', 3, { min: 0, max: 100 }),
+    shutdownGraceMs: r.int('CORRAL_SHUTDOWN_GRACE_MS', 30_000, { min: 0 }),
+  });
+}
+
+/** @throws ConfigError listing every invalid variable */
+export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
+  const r = new EnvReader(env);
+  return r.done({
+    ...common(r),
+    port: r.int('CORRAL_WORKER_PORT', 7070, { min: 1, max: 65_535 }),
+    limits: limits(r),
+    maxOutputBytes: r.int('CORRAL_MAX_OUTPUT_BYTES', 1024 * 1024, { min: 1, max: 256 * 1024 * 1024 }),
+    sandboxNode: r.optionalString('CORRAL_SANDBOX_NODE'),
+    bootConcurrency: r.int('CORRAL_BOOT_CONCURRENCY', 4, { min: 1, max: 256 }),
+    inventoryPollMs: r.int('CORRAL_INVENTORY_POLL_MS', 5000, { min: 100 }),
+    shutdownGraceMs: r.int('CORRAL_SHUTDOWN_GRACE_MS', 30_000, { min: 0 }),
+  });
+}
+
+/** @throws ConfigError listing every invalid variable */
+export function loadWatchdogConfig(env: Env): Readonly<WatchdogConfig> {
+  const r = new EnvReader(env);
+  return r.done({
+    ...common(r),
+    sampleMs: r.int('CORRAL_SAMPLE_MS', 100, { min: 10, max: 60_000 }),
+    rssOverheadMb: r.int('CORRAL_RSS_OVERHEAD_MB', 96, { min: 0, max: 65_536 }),
+  });
+}
+
+/** @throws ConfigError listing every invalid variable */
+export function loadNetprovConfig(env: Env): Readonly<NetprovConfig> {
+  const r = new EnvReader(env);
+  return r.done({
+    ...common(r),
+    backend: r.oneOf('CORRAL_BACKEND', BACKENDS, 'loopback'),
+    loopbackBase: r.string('CORRAL_LOOPBACK_BASE', '127.77.0.1'),
+  });
+}

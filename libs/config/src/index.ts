@@ -1,0 +1,14 @@
+export {
+  LOG_LEVELS,
+  loadNetprovConfig,
+  loadRouterConfig,
+  loadWatchdogConfig,
+  loadWorkerConfig,
+  type CommonConfig,
+  type LogLevel,
+  type NetprovConfig,
+  type RouterConfig,
+  type WatchdogConfig,
+  type WorkerConfig,
+} from './config';
+export { ConfigError, EnvReader, type Env } from './env';
