@@ -1,0 +1,56 @@
+--[[
+  Makes the registry's inventory of one host's slots exactly the given list (netprov).
+  New slots start "dead" (no sandbox yet) until a worker boots one; a slot whose address
+  changed becomes "dead" again; slots not in the list are removed.
+
+  KEYS[1] slots           SET of every slot id
+  KEYS[2] host slots      SET of this host's slot ids
+  KEYS[3] leases          ZSET slot id -> lease expiry (ms)
+  KEYS[4] host running    HASH slot id -> running sandbox (JSON)
+  ARGV[1] slot key prefix
+  ARGV[2] host
+  ARGV[3] backend
+  ARGV[4] now (ms)
+  ARGV[5] events channel
+  ARGV[6..] pairs: slot id, ip
+
+  Returns {added, removed, changed}. Stale ids left in the idle list are skipped by claimSlot.
+]]
+local prefix, host, backend, now, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local wanted = {}
+local added, removed, changed = 0, 0, 0
+
+for i = 6, #ARGV, 2 do
+  local id, ip = ARGV[i], ARGV[i + 1]
+  wanted[id] = true
+  local key = prefix .. id
+  local current = redis.call('HMGET', key, 'ip', 'backend')
+  if not current[1] then
+    redis.call('HSET', key, 'id', id, 'host', host, 'ip', ip, 'backend', backend, 'state', 'dead',
+      'port', '', 'pid', '', 'token', '', 'phase', '', 'killReason', '', 'updatedAt', now)
+    redis.call('SADD', KEYS[1], id)
+    redis.call('SADD', KEYS[2], id)
+    added = added + 1
+  elseif current[1] ~= ip or current[2] ~= backend then
+    redis.call('HSET', key, 'ip', ip, 'backend', backend, 'state', 'dead', 'token', '', 'phase', '', 'updatedAt', now)
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('HDEL', KEYS[4], id)
+    changed = changed + 1
+  end
+end
+
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if not wanted[id] then
+    redis.call('DEL', prefix .. id)
+    redis.call('SREM', KEYS[1], id)
+    redis.call('SREM', KEYS[2], id)
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('HDEL', KEYS[4], id)
+    removed = removed + 1
+  end
+end
+
+if added + removed + changed > 0 then
+  redis.call('PUBLISH', channel, 'inventory ' .. host)
+end
+return {added, removed, changed}

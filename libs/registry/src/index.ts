@@ -1,0 +1,10 @@
+export { keySchema, type KeySchema } from './keys';
+export {
+  newToken,
+  redactUrl,
+  Registry,
+  type RegistryEvent,
+  type RegistryOptions,
+  type SlotReadyOutcome,
+  type StartJobOutcome,
+} from './registry';

@@ -1,0 +1,290 @@
+import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import {
+  isKillReason,
+  SLOT_STATES,
+  type Backend,
+  type KillReason,
+  type Lease,
+  type PoolSnapshot,
+  type RunningSandbox,
+  type SlotAddress,
+  type SlotRecord,
+  type SlotState,
+} from '@corral/contracts';
+import { keySchema, type KeySchema } from './keys';
+import { defineScripts, type ScriptName } from './scripts';
+
+export interface RegistryOptions {
+  url: string;
+  prefix: string;
+  /** Give up at the first connection failure (command-line tools) instead of retrying (services). */
+  failFast?: boolean;
+  /** How long `connect` waits for Redis before it fails. */
+  connectTimeoutMs?: number;
+  /** Connection errors after start-up (Redis restarts); services log them. */
+  onError?: (err: Error) => void;
+}
+
+export type RegistryEvent = { type: 'idle'; slotId: string } | { type: 'inventory'; host: string };
+
+export type StartJobOutcome = 'started' | 'no_slot' | 'bad_token' | 'token_used';
+export type SlotReadyOutcome = 'idle' | 'already_idle' | 'gone' | 'claimed_by_other';
+
+/** A Redis URL without its password, fit for a log line or an error message. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}
+
+/** A fresh one-time token for a lease. */
+export function newToken(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+function toSlot(hash: Record<string, string>): SlotRecord | null {
+  if (!hash['id']) return null;
+  const state = hash['state'] as SlotState;
+  return {
+    id: hash['id'],
+    host: hash['host'] ?? '',
+    ip: hash['ip'] ?? '',
+    backend: (hash['backend'] ?? 'loopback') as Backend,
+    state: (SLOT_STATES as readonly string[]).includes(state) ? state : 'dead',
+    port: hash['port'] ? Number(hash['port']) : null,
+    pid: hash['pid'] ? Number(hash['pid']) : null,
+    updatedAt: Number(hash['updatedAt'] ?? 0),
+  };
+}
+
+/** The slot registry: every read and write of corral's state in Redis goes through here. */
+export class Registry {
+  readonly keys: KeySchema;
+  private readonly script: (name: ScriptName, keys: string[], args: (string | number)[]) => Promise<unknown>;
+  private readonly subscribers: Redis[] = [];
+
+  private constructor(
+    private readonly redis: Redis,
+    private readonly options: RegistryOptions,
+  ) {
+    this.keys = keySchema(options.prefix);
+    this.script = defineScripts(redis);
+  }
+
+  /** Connects and waits until Redis answers. @throws Error naming the (redacted) URL and the cause */
+  static async connect(options: RegistryOptions): Promise<Registry> {
+    const redis = Registry.client(options);
+    const registry = new Registry(redis, options);
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    let lastError: Error | undefined;
+    const onError = (err: Error): void => {
+      lastError = err;
+    };
+    redis.on('error', onError);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('timed out')), timeoutMs);
+        redis.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        redis.once('end', () => {
+          clearTimeout(timer);
+          reject(lastError ?? new Error('connection closed'));
+        });
+        redis.connect().catch((err: Error) => {
+          lastError ??= err; // the 'error' event's cause (ECONNREFUSED…) says more than "Connection is closed"
+          if (options.failFast) {
+            clearTimeout(timer);
+            reject(err);
+          }
+        });
+      });
+    } catch (err) {
+      redis.disconnect();
+      const cause = lastError ?? (err as Error);
+      throw new Error(`Cannot reach Redis at ${redactUrl(options.url)}: ${cause.message}`, { cause });
+    } finally {
+      redis.off('error', onError);
+    }
+    redis.on('error', (err: Error) => options.onError?.(err));
+    return registry;
+  }
+
+  private static client(options: RegistryOptions): Redis {
+    return new Redis(options.url, {
+      lazyConnect: true,
+      connectionName: 'corral',
+      enableAutoPipelining: true,
+      ...(options.failFast
+        ? { maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, disconnectTimeout: 100 }
+        : { maxRetriesPerRequest: 3, retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000) }),
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.subscribers.map((s) => s.quit().catch(() => s.disconnect())));
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  /** Makes the inventory of `host` exactly `slots` (netprov). */
+  async publishInventory(
+    host: string,
+    backend: Backend,
+    slots: readonly SlotAddress[],
+  ): Promise<{ added: number; removed: number; changed: number }> {
+    const k = this.keys;
+    const pairs = slots.flatMap((s) => [s.id, s.ip]);
+    const [added, removed, changed] = (await this.script(
+      'publishInventory',
+      [k.slots, k.hostSlots(host), k.leases, k.running(host)],
+      [k.slotPrefix, host, backend, Date.now(), k.events, ...pairs],
+    )) as [number, number, number];
+    return { added, removed, changed };
+  }
+
+  /** Every slot, or one host's, ordered by host and index. */
+  async listSlots(host?: string): Promise<SlotRecord[]> {
+    const ids = await this.redis.smembers(host ? this.keys.hostSlots(host) : this.keys.slots);
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.slot(id));
+    const replies = (await pipeline.exec()) ?? [];
+    const slots: SlotRecord[] = [];
+    for (const [err, hash] of replies) {
+      if (err) throw err;
+      const slot = toSlot(hash as Record<string, string>);
+      if (slot) slots.push(slot);
+    }
+    return slots.sort(compareSlots);
+  }
+
+  async pool(): Promise<PoolSnapshot> {
+    const slots = await this.listSlots();
+    const snapshot: PoolSnapshot = { total: slots.length, idle: 0, busy: 0, booting: 0, dead: 0, slots };
+    for (const slot of slots) snapshot[slot.state] += 1;
+    return snapshot;
+  }
+
+  /** Claims the longest-idle slot, or returns null when none is idle (router). */
+  async claimSlot(ttlMs: number, requestId: string): Promise<Lease | null> {
+    const k = this.keys;
+    const token = newToken();
+    const reply = (await this.script(
+      'claimSlot',
+      [k.idle, k.leases],
+      [k.slotPrefix, k.runningPrefix, Date.now(), ttlMs, token, requestId],
+    )) as [string, string, string, string] | null;
+    if (!reply) return null;
+    const [slotId, ip, port, host] = reply;
+    return { slotId, ip, port: Number(port), host, token };
+  }
+
+  /** Gives back a claim that was never handed to the worker (router). */
+  async releaseClaim(lease: Lease): Promise<boolean> {
+    const k = this.keys;
+    const reply = await this.script('releaseClaim', [k.slot(lease.slotId), k.idle, k.leases], [lease.slotId, lease.token, Date.now(), k.events]);
+    return reply === 1;
+  }
+
+  /** Takes a claimed slot whose worker cannot be reached out of service (router). */
+  async markDead(lease: Lease): Promise<boolean> {
+    return (await this.setSlotState(lease.host, lease.slotId, 'dead', lease.token)) === 1;
+  }
+
+  /**
+   * Moves a slot to booting or dead; never takes a slot from a lease the caller does not hold.
+   * @returns 1 changed, -1 no such slot, -2 busy under another token
+   */
+  async setSlotState(host: string, slotId: string, state: 'booting' | 'dead', token = ''): Promise<number> {
+    const k = this.keys;
+    return (await this.script('setSlotState', [k.slot(slotId), k.leases, k.running(host)], [slotId, state, token, Date.now()])) as number;
+  }
+
+  /** A fresh sandbox is ready on the slot: it joins the idle list (worker). */
+  async slotReady(host: string, slotId: string, token: string, pid: number, port: number): Promise<SlotReadyOutcome> {
+    const k = this.keys;
+    const reply = (await this.script(
+      'releaseSlot',
+      [k.slot(slotId), k.idle, k.leases, k.running(host)],
+      [slotId, token, Date.now(), pid, port, k.events],
+    )) as number;
+    return ({ 1: 'idle', 0: 'already_idle', [-1]: 'gone', [-2]: 'claimed_by_other' } as const)[reply as 1 | 0 | -1 | -2];
+  }
+
+  /** Uses up the lease's token and lists the sandbox for the watchdog (worker). */
+  async startJob(host: string, sandbox: RunningSandbox, leaseMs: number): Promise<StartJobOutcome> {
+    const k = this.keys;
+    const reply = (await this.script(
+      'startJob',
+      [k.slot(sandbox.slotId), k.leases, k.running(host)],
+      [sandbox.slotId, sandbox.token, Date.now(), leaseMs, JSON.stringify(sandbox), sandbox.pid],
+    )) as number;
+    return ({ 1: 'started', [-1]: 'no_slot', [-2]: 'bad_token', [-3]: 'token_used' } as const)[reply as 1 | -1 | -2 | -3];
+  }
+
+  /** Replaces the watchdog's entry of a running job (the worker swapped in another sandbox). */
+  async updateRunning(host: string, sandbox: RunningSandbox): Promise<void> {
+    await this.redis.hset(this.keys.running(host), sandbox.slotId, JSON.stringify(sandbox));
+  }
+
+  /** Why the watchdog killed the slot's sandbox, if it did. */
+  async killReason(slotId: string): Promise<KillReason | null> {
+    const reason = await this.redis.hget(this.keys.slot(slotId), 'killReason');
+    return isKillReason(reason) ? reason : null;
+  }
+
+  /** The sandboxes running jobs on one host (watchdog). */
+  async runningOn(host: string): Promise<RunningSandbox[]> {
+    const entries = await this.redis.hvals(this.keys.running(host));
+    const result: RunningSandbox[] = [];
+    for (const entry of entries) {
+      try {
+        result.push(JSON.parse(entry) as RunningSandbox);
+      } catch {
+        // a malformed entry cannot be acted on; the slot's next release removes it
+      }
+    }
+    return result;
+  }
+
+  /** Writes why a running sandbox is about to be killed; false when its job already ended (watchdog). */
+  async recordKill(slotId: string, token: string, reason: KillReason): Promise<boolean> {
+    return (await this.script('recordKill', [this.keys.slot(slotId)], [token, reason])) === 1;
+  }
+
+  /** Calls `onEvent` for idle and inventory events until the returned function is called. */
+  async subscribe(onEvent: (event: RegistryEvent) => void): Promise<() => Promise<void>> {
+    const sub = Registry.client(this.options);
+    sub.on('error', (err: Error) => this.options.onError?.(err));
+    this.subscribers.push(sub);
+    sub.on('message', (_channel: string, message: string) => {
+      const [type, arg = ''] = message.split(' ', 2);
+      if (type === 'idle') onEvent({ type: 'idle', slotId: arg });
+      else if (type === 'inventory') onEvent({ type: 'inventory', host: arg });
+    });
+    await sub.connect();
+    await sub.subscribe(this.keys.events);
+    return async () => {
+      this.subscribers.splice(this.subscribers.indexOf(sub), 1);
+      await sub.quit().catch(() => sub.disconnect());
+    };
+  }
+
+  /** Direct access for tests and the pool checker. */
+  get client(): Redis {
+    return this.redis;
+  }
+}
+
+function compareSlots(a: SlotRecord, b: SlotRecord): number {
+  if (a.host !== b.host) return a.host < b.host ? -1 : 1;
+  const ai = Number(a.id.slice(a.id.lastIndexOf(':') + 1));
+  const bi = Number(b.id.slice(b.id.lastIndexOf(':') + 1));
+  return ai - bi;
+}
