@@ -1,0 +1,31 @@
+'use strict';
+// The sandbox bootstrap: the first and only file a sandbox process loads before user code.
+// It runs on the pinned sandbox runtime under Node's permission model with read access to this
+// file alone. Protocol on fd 3 (a socket to the worker): write "R" when booted, then read one
+// job as JSON until the worker half-closes, then run the job's code as the CommonJS main
+// module `main.js`, exactly as `node main.js` would. stdin/stdout/stderr are the real pipes.
+const fs = require('node:fs');
+const Module = require('node:module');
+const path = require('node:path');
+
+// Blocking writes: output reaches the worker as it is written, even from a loop that never
+// yields (a queued write would grow in memory instead) and right before process.exit().
+for (const stream of [process.stdout, process.stderr]) {
+  if (stream._handle && typeof stream._handle.setBlocking === 'function') stream._handle.setBlocking(true);
+}
+
+const JOB_FD = 3;
+fs.writeSync(JOB_FD, 'R');
+const job = JSON.parse(fs.readFileSync(JOB_FD, 'utf8'));
+fs.closeSync(JOB_FD);
+
+const dir = process.cwd();
+const filename = path.join(dir, 'main.js');
+const main = new Module(filename, null);
+main.filename = filename;
+main.id = '.';
+main.paths = Module._nodeModulePaths(dir);
+process.mainModule = main;
+process.argv = [process.argv[0], filename, ...job.args];
+main._compile(job.code, filename);
+main.loaded = true;

@@ -1,0 +1,204 @@
+/*
+ * corral-spawn: the trusted parent of one sandbox process.
+ *
+ * It starts the sandbox in a session and process group of its own, with rlimits and (when
+ * asked and allowed) another uid/gid, no new privileges and death-with-parent; then it waits
+ * for it with wait4() and reports what only a parent can know for certain: how it ended, the
+ * CPU time it used and its peak resident memory. Nothing the sandbox does can change that
+ * report. When the sandbox ends, whatever is left of its process group is killed.
+ *
+ * usage: corral-spawn [--status-fd N] [--rlimit NAME=VALUE]... [--uid N --gid N] -- PROGRAM ARGS...
+ *   NAME: as (bytes), nproc, nofile, fsize (bytes), core (bytes), cpu (seconds)
+ *
+ * Lines written on the status fd (never inherited by the sandbox):
+ *   pid <pid>
+ *   exit <code|-1> <signal|0> <user-us> <sys-us> <maxrss-kb>
+ *   error <message>                  (instead of both: the sandbox could not be started)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_LIMITS 16
+
+struct limit { int resource; rlim_t value; };
+
+static pid_t child = -1;
+
+static void usage(const char *why) {
+  fprintf(stderr, "corral-spawn: %s\nusage: corral-spawn [--status-fd N] [--rlimit NAME=VALUE]... [--uid N --gid N] -- PROGRAM ARGS...\n", why);
+  exit(64);
+}
+
+static int resource_named(const char *name) {
+  if (strcmp(name, "as") == 0) return RLIMIT_AS;
+  if (strcmp(name, "nproc") == 0) return RLIMIT_NPROC;
+  if (strcmp(name, "nofile") == 0) return RLIMIT_NOFILE;
+  if (strcmp(name, "fsize") == 0) return RLIMIT_FSIZE;
+  if (strcmp(name, "core") == 0) return RLIMIT_CORE;
+  if (strcmp(name, "cpu") == 0) return RLIMIT_CPU;
+  return -1;
+}
+
+static long parse_number(const char *text, const char *what) {
+  char *end = NULL;
+  errno = 0;
+  long value = strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || value < 0) {
+    fprintf(stderr, "corral-spawn: %s must be a non-negative number, got '%s'\n", what, text);
+    exit(64);
+  }
+  return value;
+}
+
+static void report(int fd, const char *line) {
+  size_t left = strlen(line);
+  while (left > 0) {
+    ssize_t n = write(fd, line, left);
+    if (n < 0) { if (errno == EINTR) continue; return; }
+    line += n; left -= (size_t)n;
+  }
+}
+
+static void kill_group(int sig) {
+  (void)sig;
+  if (child > 0) kill(-child, SIGKILL);
+}
+
+int main(int argc, char **argv) {
+  int status_fd = 4;
+  struct limit limits[MAX_LIMITS];
+  int nlimits = 0;
+  long uid = -1, gid = -1;
+  int i = 1;
+
+  for (; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) { i++; break; }
+    if (strcmp(argv[i], "--status-fd") == 0 && i + 1 < argc) {
+      status_fd = (int)parse_number(argv[++i], "--status-fd");
+    } else if (strcmp(argv[i], "--uid") == 0 && i + 1 < argc) {
+      uid = parse_number(argv[++i], "--uid");
+    } else if (strcmp(argv[i], "--gid") == 0 && i + 1 < argc) {
+      gid = parse_number(argv[++i], "--gid");
+    } else if (strcmp(argv[i], "--rlimit") == 0 && i + 1 < argc) {
+      char *spec = argv[++i];
+      char *eq = strchr(spec, '=');
+      if (!eq || nlimits == MAX_LIMITS) usage("bad --rlimit");
+      *eq = '\0';
+      int resource = resource_named(spec);
+      if (resource < 0) usage("unknown rlimit name");
+      limits[nlimits].resource = resource;
+      limits[nlimits].value = (rlim_t)parse_number(eq + 1, "rlimit value");
+      nlimits++;
+    } else {
+      usage("unknown option");
+    }
+  }
+  if (i >= argc) usage("no program given");
+  if ((uid < 0) != (gid < 0)) usage("--uid and --gid go together");
+  if (fcntl(status_fd, F_GETFD) < 0) usage("the status fd is not open");
+  fcntl(status_fd, F_SETFD, FD_CLOEXEC);
+
+  /* Whoever stops the launcher stops the sandbox with it. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = kill_group;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  /* If the worker dies, so does the sandbox (through the SIGTERM handler above). */
+  pid_t worker = getppid();
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != worker) return 73;
+
+  pid_t parent = getpid();
+  int errpipe[2];
+  if (pipe2(errpipe, O_CLOEXEC) != 0) { perror("corral-spawn: pipe"); return 70; }
+
+  child = fork();
+  if (child < 0) { perror("corral-spawn: fork"); return 71; }
+
+  if (child == 0) {
+    const char *step = "setsid";
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    close(errpipe[0]);
+    if (setsid() < 0) goto fail;
+    step = "prctl(PDEATHSIG)";
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) goto fail;
+    if (getppid() != parent) _exit(127); /* the launcher died before we got here */
+    step = "setrlimit";
+    for (int l = 0; l < nlimits; l++) {
+      struct rlimit rl = { limits[l].value, limits[l].value };
+      if (setrlimit(limits[l].resource, &rl) != 0) goto fail;
+    }
+    if (uid >= 0) {
+      step = "setgroups";
+      if (setgroups(0, NULL) != 0) goto fail;
+      step = "setgid";
+      if (setgid((gid_t)gid) != 0) goto fail;
+      step = "setuid";
+      if (setuid((uid_t)uid) != 0) goto fail;
+    }
+    step = "prctl(NO_NEW_PRIVS)";
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) goto fail;
+    step = "exec";
+    execv(argv[i], &argv[i]);
+  fail:;
+    char message[256];
+    int n = snprintf(message, sizeof message, "%s: %s", step, strerror(errno));
+    if (n > 0) (void)!write(errpipe[1], message, (size_t)n);
+    _exit(127);
+  }
+
+  close(errpipe[1]);
+  /* The sandbox keeps its own copies; the launcher lets go of everything but the status fd. */
+  int devnull = open("/dev/null", O_RDWR);
+  for (int fd = 0; fd < 3; fd++) if (devnull >= 0) dup2(devnull, fd);
+  if (devnull > 2) close(devnull);
+  for (int fd = 3; fd < 1024; fd++) if (fd != status_fd && fd != errpipe[0]) close(fd);
+
+  char line[512];
+  char failure[256] = {0};
+  ssize_t got;
+  do { got = read(errpipe[0], failure, sizeof failure - 1); } while (got < 0 && errno == EINTR);
+  close(errpipe[0]);
+  if (got > 0) {
+    int ignored;
+    while (waitpid(child, &ignored, 0) < 0 && errno == EINTR) {}
+    snprintf(line, sizeof line, "error %s\n", failure);
+    report(status_fd, line);
+    return 0;
+  }
+  snprintf(line, sizeof line, "pid %d\n", (int)child);
+  report(status_fd, line);
+
+  int status = 0;
+  struct rusage usage;
+  memset(&usage, 0, sizeof usage);
+  while (wait4(child, &status, 0, &usage) < 0) {
+    if (errno != EINTR) { perror("corral-spawn: wait4"); return 72; }
+  }
+  kill(-child, SIGKILL); /* leftovers of the sandbox's group, if any */
+
+  long long user_us = (long long)usage.ru_utime.tv_sec * 1000000LL + usage.ru_utime.tv_usec;
+  long long sys_us = (long long)usage.ru_stime.tv_sec * 1000000LL + usage.ru_stime.tv_usec;
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  snprintf(line, sizeof line, "exit %d %d %lld %lld %ld\n", code, sig, user_us, sys_us, usage.ru_maxrss);
+  report(status_fd, line);
+  return 0;
+}

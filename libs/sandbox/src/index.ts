@@ -1,0 +1,2 @@
+export { BOOTSTRAP_PATH, PINNED_RUNTIME_PATH, resolveSandboxNode, resolveSpawnHelper, SPAWN_HELPER_PATH } from './paths';
+export { Sandbox, type RunRequest, type RunResult, type SandboxExit, type SandboxOptions } from './sandbox';

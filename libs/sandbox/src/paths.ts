@@ -1,0 +1,43 @@
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
+
+/** The lib's folder, the same from src/ (tests) and dist/ (services). */
+const ROOT = join(__dirname, '..');
+
+/** The file every sandbox loads first; the only file it may read. */
+export const BOOTSTRAP_PATH = join(ROOT, 'bootstrap', 'bootstrap.cjs');
+
+/** The trusted parent of each sandbox (built from native/corral-spawn.c). */
+export const SPAWN_HELPER_PATH = join(ROOT, 'native', 'bin', 'corral-spawn');
+
+/** Where the pinned runtime lands: libs/sandbox/runtime, a package of its own (see its package.json). */
+export const PINNED_RUNTIME_PATH = join(ROOT, 'runtime', 'node_modules', `node-${process.platform}-${process.arch}`, 'bin', 'node');
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The sandbox runtime to use: the configured binary, or the pinned one installed with corral.
+ * @throws Error saying how to install what is missing
+ */
+export function resolveSandboxNode(configured?: string): string {
+  const path = configured ?? PINNED_RUNTIME_PATH;
+  if (isExecutable(path)) return path;
+  if (configured) throw new Error(`CORRAL_SANDBOX_NODE=${configured} is not an executable file.`);
+  throw new Error(
+    `The sandbox runtime is not installed at ${path}. Run \`npm ci\` (its postinstall installs libs/sandbox/runtime), ` +
+      'or `npm ci --prefix libs/sandbox/runtime`, or set CORRAL_SANDBOX_NODE to a Node 24 binary.',
+  );
+}
+
+/** @throws Error saying how to build the helper when it is missing */
+export function resolveSpawnHelper(): string {
+  if (isExecutable(SPAWN_HELPER_PATH)) return SPAWN_HELPER_PATH;
+  throw new Error(`The sandbox launcher ${SPAWN_HELPER_PATH} is not built. Run \`npm run build\` (needs a C compiler: apt-get install -y gcc).`);
+}
