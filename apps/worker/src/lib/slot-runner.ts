@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CorralError,
+  parseExecutionRequest,
+  REQUEST_ID_HEADER,
+  STATUS_HEADER,
+  TOKEN_HEADER,
+  WORKER_RUN_PATH,
+  type Job,
+  type RunningSandbox,
+  type SlotRecord,
+} from '@corral/contracts';
+import type { WorkerConfig } from '@corral/config';
+import type { Registry } from '@corral/registry';
+import type { Sandbox } from '@corral/sandbox';
+import type { Logger } from '@corral/service';
+import { readBody, sendError, sendJson } from './http';
+import { toExecutionResult } from './outcome';
+
+export interface SlotRunnerDeps {
+  registry: Registry;
+  config: Readonly<WorkerConfig>;
+  log: Logger;
+  /** Starts a sandbox process with the given heap limit. */
+  startSandbox: (heapMb: number) => Sandbox;
+  /** Limits how many sandboxes boot at once. */
+  bootGate: <T>(task: () => Promise<T>) => Promise<T>;
+}
+
+/** Lease on a running job: its wall limit plus room for the answer and the next boot. */
+const JOB_LEASE_GRACE_MS = 30_000;
+const MAX_BOOT_BACKOFF_MS = 30_000;
+
+/**
+ * One slot on this host: an HTTP server on the slot's own address, one warm sandbox, at most one
+ * job at a time. After each job the sandbox is discarded and a fresh one booted; only when it is
+ * ready does the slot return to the idle list.
+ */
+export class SlotRunner {
+  private readonly server: Server;
+  private warm: Sandbox | null = null;
+  /** The sandbox running the current job. */
+  private active: Sandbox | null = null;
+  private job: Promise<void> | null = null;
+  private jobToken = '';
+  private replenishing: Promise<void> | null = null;
+  private closed = false;
+  private readonly log: Logger;
+  private readonly bodyLimit: number;
+
+  constructor(
+    readonly slot: SlotRecord,
+    private readonly deps: SlotRunnerDeps,
+  ) {
+    this.log = deps.log.child({ slot: slot.id });
+    const l = deps.config.limits;
+    // JSON escaping can make a byte six; the router has already checked the real limits.
+    this.bodyLimit = (l.maxCodeBytes + l.maxStdinBytes + l.maxArgs * l.maxArgBytes) * 6 + 65_536;
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.log.error({ err }, 'request failed');
+        if (err instanceof CorralError) sendJson(res, err.httpStatus, err.toBody());
+        else sendError(res, 'internal');
+      });
+    });
+  }
+
+  /** Binds the worker port on the slot's address. @throws on EADDRNOTAVAIL and the like */
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.deps.config.port, this.slot.ip, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /** Boots the slot's next sandbox (in the background) and makes the slot idle once it is ready. */
+  replenish(token = ''): Promise<void> {
+    this.replenishing ??= this.bootUntilReady(token).finally(() => (this.replenishing = null));
+    return this.replenishing;
+  }
+
+  private async bootUntilReady(token: string): Promise<void> {
+    const { registry, config } = this.deps;
+    let heldToken = token;
+    for (let attempt = 0; !this.closed; attempt += 1) {
+      try {
+        await registry.setSlotState(config.hostId, this.slot.id, 'booting', heldToken);
+        heldToken = '';
+        const sandbox = await this.deps.bootGate(async () => {
+          const started = this.deps.startSandbox(config.limits.defaultMemoryMb);
+          await started.ready;
+          return started;
+        });
+        if (this.closed) {
+          sandbox.kill();
+          return;
+        }
+        this.adoptWarm(sandbox);
+        const outcome = await registry.slotReady(config.hostId, this.slot.id, '', sandbox.pid ?? 0, config.port);
+        if (outcome === 'gone') this.log.warn('slot left the inventory while its sandbox booted');
+        else if (outcome === 'claimed_by_other') this.log.warn('slot is held under another token; not made idle');
+        return;
+      } catch (err) {
+        const backoffMs = Math.min(MAX_BOOT_BACKOFF_MS, 250 * 2 ** attempt);
+        this.log.error({ err, attempt, backoffMs }, 'sandbox failed to boot');
+        await registry.setSlotState(config.hostId, this.slot.id, 'dead', heldToken).catch(() => undefined);
+        heldToken = '';
+        await sleep(backoffMs);
+      }
+    }
+  }
+
+  /** Keeps `sandbox` as the warm one; if it dies while waiting, the slot boots another. */
+  private adoptWarm(sandbox: Sandbox): void {
+    this.warm = sandbox;
+    void sandbox.exited.then((exit) => {
+      if (this.warm !== sandbox || this.closed) return;
+      this.warm = null;
+      this.log.warn({ exit }, 'warm sandbox died before its job; booting another');
+      void this.replenish();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.url !== WORKER_RUN_PATH) return sendError(res, 'not_found');
+    if (req.method !== 'POST') return sendError(res, 'method_not_allowed');
+    if (this.closed) return sendError(res, 'shutting_down');
+    const token = req.headers[TOKEN_HEADER];
+    if (typeof token !== 'string' || token === '') return sendError(res, 'bad_token');
+    const id = (req.headers[REQUEST_ID_HEADER] as string | undefined) || randomUUID();
+    const body = await readBody(req, this.bodyLimit);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return sendError(res, 'invalid_json');
+    }
+    const job = parseExecutionRequest(parsed, this.deps.config.limits);
+    if (this.job) return sendError(res, 'slot_busy');
+    const running = this.runJob(id, token, job, res);
+    this.job = running;
+    try {
+      await running;
+    } finally {
+      this.job = null;
+    }
+  }
+
+  private async runJob(id: string, token: string, job: Job, res: ServerResponse): Promise<void> {
+    const { registry, config } = this.deps;
+    const log = this.log.child({ requestId: id });
+    let sandbox = this.warm;
+    const entry: RunningSandbox = {
+      slotId: this.slot.id,
+      token,
+      pid: sandbox?.pid ?? 0,
+      cpuBaseMs: sandbox?.cpuUsedMs() ?? 0,
+      cpuMs: job.cpuMs,
+      memoryMb: job.memoryMb,
+      startedAt: Date.now(),
+    };
+    const started = await registry.startJob(config.hostId, entry, job.timeoutMs + JOB_LEASE_GRACE_MS);
+    if (started !== 'started') {
+      log.warn({ outcome: started }, 'job refused');
+      return sendError(res, 'bad_token');
+    }
+    this.jobToken = token;
+    this.warm = null;
+    try {
+      if (!sandbox || sandbox.pid === null || job.memoryMb !== config.limits.defaultMemoryMb) {
+        // No warm sandbox fits (another heap limit, or it died): boot one for this job.
+        sandbox?.kill();
+        sandbox = this.deps.startSandbox(job.memoryMb);
+        await sandbox.ready;
+        await registry.updateRunning(config.hostId, { ...entry, pid: sandbox.pid ?? 0, cpuBaseMs: sandbox.cpuUsedMs() });
+      }
+      const current = sandbox;
+      this.active = current;
+      res.once('close', () => {
+        if (!res.writableFinished) current.kill(); // the router went away: nobody waits for the result
+      });
+      const run = await current.run({
+        code: job.code,
+        args: job.args,
+        stdin: job.stdin,
+        timeoutMs: job.timeoutMs,
+        maxOutputBytes: config.maxOutputBytes,
+      });
+      const reason = run.exit.signal === 'SIGKILL' && !run.killedFor ? await registry.killReason(this.slot.id) : null;
+      const result = toExecutionResult(id, run, reason);
+      log.info({ status: result.status, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, cpuMs: result.cpuMs }, 'job done');
+      sendJson(res, 200, result, { [STATUS_HEADER]: result.status });
+    } finally {
+      sandbox?.kill();
+      this.active = null;
+      const jobToken = this.jobToken;
+      this.jobToken = '';
+      if (!this.closed) void this.replenish(jobToken);
+    }
+  }
+
+  /** Stops taking jobs, lets the running one finish (up to `graceMs`), and takes the slot out of service. */
+  async close(graceMs: number): Promise<void> {
+    this.closed = true;
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const { registry, config } = this.deps;
+    if (!this.job) await registry.setSlotState(config.hostId, this.slot.id, 'dead').catch(() => undefined);
+    if (this.job) {
+      await Promise.race([this.job, sleep(graceMs)]);
+      if (this.active) {
+        this.log.warn({ graceMs }, 'job still running at the end of the shutdown grace: killing it');
+        this.active.kill();
+        await this.job;
+      }
+    }
+    this.warm?.kill();
+    this.warm = null;
+    await this.replenishing;
+    this.server.closeAllConnections();
+    await stopped;
+    await registry.setSlotState(config.hostId, this.slot.id, 'dead', this.jobToken).catch(() => undefined);
+  }
+}

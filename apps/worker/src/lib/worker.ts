@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WorkerConfig } from '@corral/config';
+import type { SlotRecord } from '@corral/contracts';
+import { Registry } from '@corral/registry';
+import { BOOTSTRAP_PATH, resolveSandboxNode, resolveSpawnHelper, Sandbox } from '@corral/sandbox';
+import { runLoop, type Logger, type Running } from '@corral/service';
+import { concurrencyGate } from './gate';
+import { SlotRunner } from './slot-runner';
+
+export interface WorkerHandle extends Running {
+  /** The slots this worker serves now, by id. */
+  readonly slots: ReadonlyMap<string, SlotRunner>;
+  /** Re-reads the inventory and serves exactly this host's slots. */
+  reconcile(): Promise<void>;
+}
+
+/** Log boot progress every this many sandboxes when many boot together. */
+const PROGRESS_EVERY = 100;
+
+/**
+ * Starts the worker of one host: serves every slot netprov published for this host, follows the
+ * inventory as it changes, and takes its slots out of service on close.
+ */
+export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): Promise<WorkerHandle> {
+  const nodePath = resolveSandboxNode(config.sandboxNode);
+  const helperPath = resolveSpawnHelper();
+  const registry = await Registry.connect({
+    url: config.redisUrl,
+    prefix: config.redisPrefix,
+    onError: (err) => log.warn({ err: err.message }, 'redis connection error'),
+  });
+  // An empty folder as every sandbox's working directory; the permission model keeps it read-only.
+  const workdir = mkdtempSync(join(tmpdir(), 'corral-sandbox-'));
+  const bootGate = concurrencyGate(config.bootConcurrency);
+  const runners = new Map<string, SlotRunner>();
+  let booted = 0;
+  let closing = false;
+
+  const deps = {
+    registry,
+    config,
+    log,
+    bootGate,
+    startSandbox: (heapMb: number) => new Sandbox({ nodePath, helperPath, bootstrapPath: BOOTSTRAP_PATH, heapMb, cwd: workdir }),
+  };
+
+  async function serve(slot: SlotRecord): Promise<void> {
+    const runner = new SlotRunner(slot, deps);
+    try {
+      await runner.listen();
+    } catch (err) {
+      log.error({ err, slot: slot.id, ip: slot.ip, port: config.port }, 'cannot bind the slot address; slot stays dead');
+      return;
+    }
+    runners.set(slot.id, runner);
+    await runner.replenish();
+    booted += 1;
+    if (booted % PROGRESS_EVERY === 0) log.info({ booted }, 'sandboxes booted');
+  }
+
+  let reconciling: Promise<void> | null = null;
+  async function reconcileOnce(): Promise<void> {
+    const wanted = new Map((await registry.listSlots(config.hostId)).map((s) => [s.id, s]));
+    const starts: Promise<void>[] = [];
+    for (const [id, runner] of runners) {
+      const slot = wanted.get(id);
+      if (!slot || slot.ip !== runner.slot.ip) {
+        runners.delete(id);
+        starts.push(runner.close(0));
+      }
+    }
+    for (const [id, slot] of wanted) if (!runners.has(id)) starts.push(serve(slot));
+    if (starts.length > 0) log.info({ changes: starts.length, slots: wanted.size }, 'following the slot inventory');
+    await Promise.all(starts);
+  }
+  const reconcile = async (): Promise<void> => {
+    if (closing) return;
+    // Serialised: two overlapping passes would serve a slot twice.
+    while (reconciling) await reconciling;
+    reconciling = reconcileOnce().finally(() => (reconciling = null));
+    await reconciling;
+  };
+
+  const unsubscribe = await registry.subscribe((event) => {
+    if (event.type === 'inventory' && event.host === config.hostId) {
+      reconcile().catch((err: unknown) => log.error({ err }, 'inventory reconcile failed'));
+    }
+  });
+  const stopLoop = new AbortController();
+  const initial = reconcile();
+  const loop = runLoop(config.inventoryPollMs, stopLoop.signal, reconcile, (err) => log.error({ err }, 'inventory reconcile failed'));
+  await initial;
+  log.info({ slots: runners.size, port: config.port, runtime: nodePath }, 'worker ready');
+
+  return {
+    slots: runners,
+    reconcile,
+    async close() {
+      closing = true;
+      stopLoop.abort();
+      await loop;
+      await reconciling;
+      await unsubscribe();
+      await Promise.all([...runners.values()].map((r) => r.close(config.shutdownGraceMs)));
+      runners.clear();
+      await registry.close();
+      rmSync(workdir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,131 @@
+import { loadWorkerConfig } from '@corral/config';
+import { REQUEST_ID_HEADER, TOKEN_HEADER, WORKER_RUN_PATH, type ExecutionResult, type Lease } from '@corral/contracts';
+import { freePort, randomLoopbackBase, randomPrefix, startRedisServer, waitFor, type RedisServer } from '@corral/devkit';
+import { Registry } from '@corral/registry';
+import { createLogger } from '@corral/service';
+import { startWorker, type WorkerHandle } from '../src/lib/worker';
+
+let redis: RedisServer;
+let registry: Registry;
+let worker: WorkerHandle;
+const host = 'w1';
+
+function ip(base: string, i: number): string {
+  const parts = base.split('.').map(Number);
+  return `${parts[0]}.${parts[1]}.${parts[2]}.${parts[3]! + i}`;
+}
+
+async function idleCount(): Promise<number> {
+  return (await registry.pool()).idle;
+}
+
+async function send(lease: Lease, body: unknown, token = lease.token): Promise<Response> {
+  return fetch(`http://${lease.ip}:${lease.port}${WORKER_RUN_PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', [TOKEN_HEADER]: token, [REQUEST_ID_HEADER]: 'req-1' },
+    body: JSON.stringify(body),
+  });
+}
+
+async function claim(): Promise<Lease> {
+  return waitFor('an idle slot', () => registry.claimSlot(5000, 'test'));
+}
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  const prefix = randomPrefix('worker');
+  const base = randomLoopbackBase();
+  const port = await freePort(ip(base, 0));
+  registry = await Registry.connect({ url: redis.url, prefix });
+  await registry.publishInventory(host, 'loopback', [0, 1].map((i) => ({ id: `${host}:${i}`, ip: ip(base, i) })));
+  const config = loadWorkerConfig({
+    REDIS_URL: redis.url,
+    CORRAL_REDIS_PREFIX: prefix,
+    CORRAL_HOST_ID: host,
+    CORRAL_WORKER_PORT: String(port),
+    CORRAL_INVENTORY_POLL_MS: '200',
+    CORRAL_MAX_OUTPUT_BYTES: '4096',
+    CORRAL_SHUTDOWN_GRACE_MS: '2000',
+  });
+  worker = await startWorker(config, createLogger('worker', 'silent'));
+});
+
+afterAll(async () => {
+  await worker?.close();
+  await registry?.close();
+  await redis?.stop();
+});
+
+describe('worker with real sandboxes and a real Redis', () => {
+  it('serves every slot of its host and makes each idle once its sandbox is warm', async () => {
+    await waitFor('2 idle slots', async () => (await idleCount()) === 2);
+    const pool = await registry.pool();
+    expect(pool.slots.every((s) => s.pid! > 0 && s.port! > 0)).toBe(true);
+  });
+
+  it('runs a job with a valid token and answers the API result', async () => {
+    const lease = await claim();
+    const res = await send(lease, { code: 'console.log("hi", process.argv.slice(2).join("+"))', args: ['a', 'b'] });
+    expect(res.status).toBe(200);
+    const result = (await res.json()) as ExecutionResult;
+    expect(result).toMatchObject({ id: 'req-1', status: 'ok', exitCode: 0, signal: null, stdout: 'hi a+b\n', stderr: '', truncated: false });
+    expect(result.memoryBytes).toBeGreaterThan(0);
+  });
+
+  it('puts the slot back only with a fresh sandbox, never the used one', async () => {
+    await waitFor('2 idle slots', async () => (await idleCount()) === 2);
+    const before = new Map((await registry.pool()).slots.map((s) => [s.id, s.pid]));
+    const lease = await claim();
+    await (await send(lease, { code: '1' })).json();
+    await waitFor('slot idle again', async () => (await idleCount()) === 2);
+    const after = (await registry.pool()).slots.find((s) => s.id === lease.slotId);
+    expect(after?.pid).not.toBe(before.get(lease.slotId));
+  });
+
+  it('refuses a forged token and a used one, and keeps the slot', async () => {
+    const lease = await claim();
+    const forged = await send(lease, { code: '1' }, 'forged');
+    expect(forged.status).toBe(403);
+    expect(await forged.json()).toEqual({ error: { code: 'bad_token', message: expect.any(String) } });
+    expect((await send(lease, { code: '1' })).status).toBe(200);
+    expect((await send(lease, { code: '1' })).status).toBe(403);
+  });
+
+  it('answers bad requests with JSON errors and keeps serving', async () => {
+    const lease = await claim();
+    const notJson = await fetch(`http://${lease.ip}:${lease.port}${WORKER_RUN_PATH}`, {
+      method: 'POST',
+      headers: { [TOKEN_HEADER]: lease.token },
+      body: '{nope',
+    });
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+    expect((await fetch(`http://${lease.ip}:${lease.port}/elsewhere`)).status).toBe(404);
+    expect((await send(lease, { code: 42 })).status).toBe(400);
+    expect((await send(lease, { code: 'console.log(7)' })).status).toBe(200);
+  });
+
+  it('boots a sandbox with the requested heap when it differs from the warm one', async () => {
+    const lease = await claim();
+    const res = await send(lease, { code: 'const a=[];for(;;)a.push(new Array(1e5).fill(1))', memoryMb: 32 });
+    const result = (await res.json()) as ExecutionResult;
+    expect(result.status).toBe('memory_limit');
+    expect(result.signal).toBe('SIGABRT');
+  });
+
+  it('caps output', async () => {
+    const lease = await claim();
+    const result = (await (await send(lease, { code: 'for(;;) console.log("flood")' })).json()) as ExecutionResult;
+    expect(result).toMatchObject({ status: 'output_limit', truncated: true });
+    expect(result.stdout.length + result.stderr.length).toBe(4096);
+  });
+
+  it('follows the inventory: a removed slot stops being served', async () => {
+    await waitFor('2 idle slots', async () => (await idleCount()) === 2);
+    const slots = await registry.listSlots(host);
+    await registry.publishInventory(host, 'loopback', [{ id: slots[0]!.id, ip: slots[0]!.ip }]);
+    await waitFor('one runner', () => worker.slots.size === 1);
+    await registry.publishInventory(host, 'loopback', slots.map((s) => ({ id: s.id, ip: s.ip })));
+    await waitFor('2 idle slots again', async () => (await idleCount()) === 2, { timeoutMs: 10_000 });
+  });
+});
