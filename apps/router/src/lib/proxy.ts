@@ -1,0 +1,102 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { createProxyServer, type ProxyServer } from 'http-proxy-3';
+import { REQUEST_ID_HEADER, STATUS_HEADER, TOKEN_HEADER, WORKER_RUN_PATH, type Lease } from '@corral/contracts';
+
+/** How one hand-over to a worker ended. */
+export type Attempt =
+  | { kind: 'answered'; httpStatus: number; executionStatus: string | undefined }
+  /** The worker never took the job (refused the connection, or refused the job before starting it). */
+  | { kind: 'not_started'; slotDead: boolean; reason: string }
+  /** The connection failed after the job was handed over: it may have run, so it is not retried. */
+  | { kind: 'failed'; reason: string };
+
+/** Connection errors that prove the request never reached a worker. */
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EHOSTDOWN']);
+
+/** Maps a proxy error to an attempt outcome: retry elsewhere only when the job cannot have started. */
+export function classifyProxyError(err: unknown): Attempt {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'EUNKNOWN';
+  if (NEVER_CONNECTED.has(code)) return { kind: 'not_started', slotDead: true, reason: code };
+  return { kind: 'failed', reason: code };
+}
+
+/**
+ * Worker answers that come before a job starts: a token the registry no longer honours (403),
+ * a slot already busy (409), a worker shutting down (503), a worker that is not corral's (404).
+ */
+export function classifyWorkerStatus(httpStatus: number): Attempt | null {
+  if (httpStatus === 403 || httpStatus === 409) return { kind: 'not_started', slotDead: false, reason: `worker answered ${httpStatus}` };
+  if (httpStatus === 503 || httpStatus === 404) return { kind: 'not_started', slotDead: true, reason: `worker answered ${httpStatus}` };
+  return null;
+}
+
+interface Pending {
+  resolve(attempt: Attempt): void;
+}
+
+/** One http-proxy instance for the router; a target per request; the hand-over's outcome as a value. */
+export class WorkerProxy {
+  private readonly proxy: ProxyServer;
+  private readonly pending = new WeakMap<IncomingMessage, Pending>();
+
+  constructor() {
+    this.proxy = createProxyServer({ selfHandleResponse: true, xfwd: false });
+    this.proxy.on('proxyReq', (proxyReq) => {
+      // The body is re-serialised; nothing of the client's own credentials goes to a worker.
+      for (const header of ['authorization', 'cookie', 'transfer-encoding', 'expect']) proxyReq.removeHeader(header);
+    });
+    this.proxy.on('proxyRes', (proxyRes, req, res) => {
+      const pending = this.pending.get(req);
+      if (!pending) return;
+      this.pending.delete(req);
+      const status = proxyRes.statusCode ?? 502;
+      const early = classifyWorkerStatus(status);
+      if (early) {
+        proxyRes.resume();
+        pending.resolve(early);
+        return;
+      }
+      const headers: Record<string, string | string[]> = {};
+      for (const name of ['content-type', 'content-length', STATUS_HEADER]) {
+        const value = proxyRes.headers[name];
+        if (value !== undefined) headers[name] = value;
+      }
+      (res as ServerResponse).writeHead(status, headers);
+      proxyRes.pipe(res as ServerResponse);
+      const executionStatus = proxyRes.headers[STATUS_HEADER];
+      pending.resolve({ kind: 'answered', httpStatus: status, executionStatus: typeof executionStatus === 'string' ? executionStatus : undefined });
+    });
+  }
+
+  /** Hands `body` (a validated job) to the worker holding `lease`; streams its answer to `res`. */
+  forward(req: IncomingMessage, res: ServerResponse, lease: Lease, body: Buffer, requestId: string, timeoutMs: number): Promise<Attempt> {
+    return new Promise<Attempt>((resolve) => {
+      this.pending.set(req, { resolve });
+      this.proxy.web(
+        req,
+        res,
+        {
+          target: `http://${lease.ip}:${lease.port}${WORKER_RUN_PATH}`,
+          ignorePath: true,
+          buffer: Readable.from([body]),
+          proxyTimeout: timeoutMs,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': String(body.length),
+            [TOKEN_HEADER]: lease.token,
+            [REQUEST_ID_HEADER]: requestId,
+          },
+        },
+        (err) => {
+          this.pending.delete(req);
+          resolve(classifyProxyError(err));
+        },
+      );
+    });
+  }
+
+  close(): void {
+    this.proxy.close();
+  }
+}

@@ -1,0 +1,64 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RouterConfig } from '@corral/config';
+import { Registry } from '@corral/registry';
+import type { Logger, Running } from '@corral/service';
+import { createApp } from './app';
+import { WorkerProxy } from './proxy';
+import { SlotQueue } from './slot-queue';
+
+export interface RouterHandle extends Running {
+  /** Where the API listens, e.g. http://127.0.0.1:8080. */
+  readonly url: string;
+}
+
+/** Starts the router: Redis, the idle-event subscription, the HTTP API. */
+export async function startRouter(config: Readonly<RouterConfig>, log: Logger): Promise<RouterHandle> {
+  const registry = await Registry.connect({
+    url: config.redisUrl,
+    prefix: config.redisPrefix,
+    onError: (err) => log.warn({ err: err.message }, 'redis connection error'),
+  });
+  const queue = new SlotQueue({
+    claim: () => registry.claimSlot(config.claimTtlMs, 'router'),
+    release: (lease) => registry.releaseClaim(lease),
+    maxQueue: config.maxQueue,
+    onError: (err) => log.warn({ err }, 'claiming a slot for a waiting request failed'),
+  });
+  const unsubscribe = await registry.subscribe((event) => {
+    if (event.type === 'idle') queue.notify();
+  });
+  const proxy = new WorkerProxy();
+  const app = createApp({ config, registry, queue, proxy, log });
+  const server = createServer(app);
+  // A job may take maxTimeoutMs; the server's own request timeout must not cut it short.
+  server.requestTimeout = config.limits.maxTimeoutMs + 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.bindHost, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  log.info({ url }, 'router listening');
+
+  return {
+    url,
+    async close() {
+      // Stop accepting; waiting requests get a clear 503; running ones finish within the grace.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      queue.close();
+      // Keep-alive connections that finish their request during the grace must not hold it open.
+      const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+      const grace = setTimeout(() => {
+        log.warn({ graceMs: config.shutdownGraceMs }, 'requests still running at the end of the grace: closing them');
+        server.closeAllConnections();
+      }, config.shutdownGraceMs);
+      await closed;
+      clearTimeout(grace);
+      clearInterval(idleSweep);
+      proxy.close();
+      await unsubscribe();
+      await registry.close();
+    },
+  };
+}

@@ -1,0 +1,204 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { loadRouterConfig } from '@corral/config';
+import { TOKEN_HEADER, WORKER_RUN_PATH } from '@corral/contracts';
+import { freePort, randomLoopbackBase, randomPrefix, startRedisServer, type RedisServer } from '@corral/devkit';
+import { Registry } from '@corral/registry';
+import { createLogger } from '@corral/service';
+import { startRouter, type RouterHandle } from '../src/lib/router';
+
+/**
+ * The router against a real Redis, with stand-in workers: small HTTP servers that answer the
+ * worker contract in ways a real worker rarely does on demand (refuse, reset, stall).
+ */
+let redis: RedisServer;
+let registry: Registry;
+let router: RouterHandle;
+let base: string;
+let workerPort: number;
+let prefix: string;
+const servers: Server[] = [];
+const host = 'r1';
+let received: { headers: IncomingMessage['headers']; body: unknown }[] = [];
+
+type Behaviour = 'answer' | 'reset' | 'stall';
+
+function ip(i: number): string {
+  const p = base.split('.').map(Number);
+  return `${p[0]}.${p[1]}.${p[2]}.${p[3]! + i}`;
+}
+
+async function standInWorker(i: number, behaviour: Behaviour): Promise<void> {
+  const server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (d: Buffer) => (text += d.toString()));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: JSON.parse(text) });
+      if (behaviour === 'reset') return req.socket.destroy();
+      if (behaviour === 'stall') return; // never answers
+      res.writeHead(200, { 'content-type': 'application/json', 'x-corral-status': 'ok' });
+      res.end(JSON.stringify({ id: 'x', status: 'ok', stdout: `slot ${i}\n` }));
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(workerPort, ip(i), resolve));
+}
+
+/** Publishes `count` slots and makes them idle; slot i is served only if a stand-in listens there. */
+async function slots(count: number): Promise<void> {
+  await registry.publishInventory(host, 'loopback', Array.from({ length: count }, (_, i) => ({ id: `${host}:${i}`, ip: ip(i) })));
+  for (let i = 0; i < count; i += 1) await registry.slotReady(host, `${host}:${i}`, '', 1, workerPort);
+}
+
+function post(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${router.url}/v1/executions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+async function startWith(env: Record<string, string> = {}): Promise<void> {
+  await router?.close();
+  router = await startRouter(
+    loadRouterConfig({ REDIS_URL: redis.url, CORRAL_REDIS_PREFIX: prefix, PORT: '0', CORRAL_QUEUE_TIMEOUT_MS: '300', ...env }),
+    createLogger('router', 'silent'),
+  );
+}
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+beforeEach(async () => {
+  prefix = randomPrefix('router');
+  base = randomLoopbackBase();
+  workerPort = await freePort(base);
+  received = [];
+  registry = await Registry.connect({ url: redis.url, prefix });
+  await startWith();
+});
+afterEach(async () => {
+  await router.close();
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+  await registry.close();
+});
+
+describe('router (real Redis, stand-in workers)', () => {
+  it('answers health, and readiness only with an idle slot', async () => {
+    expect(await (await fetch(`${router.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const notReady = await fetch(`${router.url}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(((await notReady.json()) as { error: { code: string } }).error.code).toBe('unavailable');
+    await standInWorker(0, 'answer');
+    await slots(1);
+    expect((await fetch(`${router.url}/readyz`)).status).toBe(200);
+    const pool = (await (await fetch(`${router.url}/v1/pool`)).json()) as { idle: number; total: number; slots: unknown[] };
+    expect(pool).toMatchObject({ idle: 1, total: 1, queued: 0 });
+    expect(pool.slots).toHaveLength(1);
+  });
+
+  it('hands the worker the validated job with defaults, its token, and none of the client credentials', async () => {
+    await standInWorker(0, 'answer');
+    await slots(1);
+    const res = await post({ code: 'console.log(1)' }, { authorization: 'Bearer secret', cookie: 'a=b' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await res.json()).toMatchObject({ status: 'ok', stdout: 'slot 0\n' });
+    expect(received).toHaveLength(1);
+    expect(received[0]!.body).toEqual({ code: 'console.log(1)', stdin: '', args: [], timeoutMs: 5000, cpuMs: 5000, memoryMb: 128 });
+    expect(received[0]!.headers[TOKEN_HEADER]).toEqual(expect.any(String));
+    expect(received[0]!.headers['authorization']).toBeUndefined();
+    expect(received[0]!.headers['cookie']).toBeUndefined();
+  });
+
+  it.each([
+    ['{not json', 400, 'invalid_json'],
+    ['[1,2]', 400, 'invalid_request'],
+    [JSON.stringify({ code: 7 }), 400, 'invalid_request'],
+    [JSON.stringify({ stdin: 'x' }), 400, 'invalid_request'],
+    ['', 400, 'invalid_json'],
+  ])('rejects body %j with %i %s and keeps serving', async (body, status, code) => {
+    const res = await post(body);
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+    expect((await fetch(`${router.url}/healthz`)).status).toBe(200);
+  });
+
+  it('answers 413 for a body over the limit, and for code over its own limit', async () => {
+    await startWith({ CORRAL_MAX_BODY_BYTES: '2048', CORRAL_MAX_CODE_BYTES: '100' });
+    const big = await post({ code: 'x'.repeat(5000) });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+    expect((await post({ code: 'y'.repeat(200) })).status).toBe(413);
+  });
+
+  it('answers 404 and 405 as JSON', async () => {
+    const missing = await fetch(`${router.url}/nowhere`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    expect((await fetch(`${router.url}/v1/executions`)).status).toBe(405);
+  });
+
+  it('answers 503 with Retry-After when no slot frees up within the queue deadline', async () => {
+    const started = Date.now();
+    const res = await post({ code: '1' });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('no_capacity');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it('answers 429 when the queue is full', async () => {
+    await startWith({ CORRAL_MAX_QUEUE: '1', CORRAL_QUEUE_TIMEOUT_MS: '1000' });
+    const first = post({ code: '1' });
+    await new Promise((r) => setTimeout(r, 100));
+    const second = await post({ code: '1' });
+    expect(second.status).toBe(429);
+    expect(((await second.json()) as { error: { code: string } }).error.code).toBe('queue_full');
+    expect((await first).status).toBe(503);
+  });
+
+  it('serves a waiting request as soon as a slot turns idle', async () => {
+    await startWith({ CORRAL_QUEUE_TIMEOUT_MS: '5000' });
+    await standInWorker(0, 'answer');
+    const pending = post({ code: '1' });
+    await new Promise((r) => setTimeout(r, 200));
+    await slots(1);
+    const res = await pending;
+    expect(res.status).toBe(200);
+  });
+
+  it('retries on another slot when a worker refuses the connection, and marks that slot dead', async () => {
+    await standInWorker(1, 'answer'); // slot 0 has no worker listening
+    await slots(2);
+    const res = await post({ code: '1' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ stdout: 'slot 1\n' });
+    const pool = await registry.pool();
+    expect(pool.slots.find((s) => s.id === `${host}:0`)?.state).toBe('dead');
+  });
+
+  it('never runs a job twice: a worker that fails after taking it gives a clear 502', async () => {
+    await standInWorker(0, 'reset');
+    await standInWorker(1, 'answer');
+    await slots(2);
+    const res = await post({ code: '1' });
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('worker_failed');
+    expect(received).toHaveLength(1);
+  });
+
+  it('closes gracefully: waiting requests get 503 shutting_down', async () => {
+    await startWith({ CORRAL_QUEUE_TIMEOUT_MS: '5000' });
+    const waiting = post({ code: '1' });
+    await new Promise((r) => setTimeout(r, 100));
+    await router.close();
+    const res = await waiting;
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('shutting_down');
+    await startWith();
+  });
+});
