@@ -1,0 +1,77 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { once } from 'node:events';
+
+/** The repository root (tools/devkit/{src,dist}/ → ../../..). */
+export const REPO_ROOT = join(__dirname, '..', '..', '..');
+
+export const SERVICES = ['netprov', 'worker', 'watchdog', 'router'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+/** The built entry point of an app (run `npm run build` first). */
+export function serviceEntry(name: ServiceName): string {
+  return join(REPO_ROOT, 'apps', name, 'dist', 'main.js');
+}
+
+export interface ServiceProcess {
+  name: string;
+  child: ChildProcess;
+  /** Resolves with the exit code (or the signal name) when the process has ended. */
+  exited: Promise<number | string>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has ended. */
+  stop(graceMs?: number): Promise<number | string>;
+}
+
+/** Starts a service as its own process (as it would be deployed), its output going to `output`. */
+export function startService(
+  name: ServiceName,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  output: 'inherit' | 'ignore' | ((line: string) => void),
+): ServiceProcess {
+  const child = spawn(process.execPath, [serviceEntry(name), ...args], {
+    env,
+    stdio: ['ignore', typeof output === 'function' ? 'pipe' : output, typeof output === 'function' ? 'pipe' : output],
+  });
+  if (typeof output === 'function') {
+    for (const stream of [child.stdout, child.stderr]) {
+      let rest = '';
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        const lines = (rest + chunk).split('\n');
+        rest = lines.pop() ?? '';
+        for (const line of lines) output(line);
+      });
+      stream?.on('end', () => rest && output(rest));
+    }
+  }
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+    child.once('error', (err) => resolve(err.message));
+  });
+  return {
+    name,
+    child,
+    exited,
+    async stop(graceMs = 15_000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      return exited;
+    },
+  };
+}
+
+/** Runs a service to completion (netprov commands); rejects with its output when it fails. */
+export async function runToEnd(name: ServiceName, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const child = spawn(process.execPath, [serviceEntry(name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`${name} ${args.join(' ')} failed (exit ${code}): ${output.trim()}`);
+  return output.trim();
+}

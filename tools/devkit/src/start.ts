@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the whole single-machine stack in the foreground. Ctrl-C stops all of it.
+ * PORT (router, default 8080), CORRAL_SLOTS (default 4), REDIS_URL (default: a private
+ * redis-server without persistence, stopped on exit); every other variable reaches the services.
+ */
+import { hasRedisServer, REDIS_INSTALL_HINT } from './redis-server';
+import { startStack, type Stack } from './stack';
+
+function intFromEnv(name: string, fallback: number, min: number, max: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    process.stderr.write(`corral: ${name}=${JSON.stringify(text)} must be a whole number from ${min} to ${max}.\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+async function main(): Promise<void> {
+  const port = intFromEnv('PORT', 8080, 1, 65_535);
+  const slots = intFromEnv('CORRAL_SLOTS', 4, 1, 65_000);
+  if (!process.env['REDIS_URL'] && !hasRedisServer()) {
+    process.stderr.write(`corral: ${REDIS_INSTALL_HINT}\n`);
+    process.exit(1);
+  }
+  const say = (text: string): void => void process.stderr.write(`corral: ${text}\n`);
+  say(`starting ${slots} slots, ${process.env['REDIS_URL'] ? 'Redis at REDIS_URL' : 'a private redis-server'}…`);
+
+  let stack: Stack | undefined;
+  let stopping = false;
+  const shutdown = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping…');
+    await stack?.stop();
+    say('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  stack = await startStack({
+    port,
+    slots,
+    redisUrl: process.env['REDIS_URL'] || undefined,
+    prefix: process.env['CORRAL_REDIS_PREFIX'] || 'corral',
+    hostId: process.env['CORRAL_HOST_ID'] || 'local',
+    loopbackBase: process.env['CORRAL_LOOPBACK_BASE'] || undefined,
+    workerPort: intFromEnv('CORRAL_WORKER_PORT', 0, 0, 65_535),
+    onUnexpectedExit: (service, code) => {
+      say(`${service} exited unexpectedly (${code}); stopping the stack`);
+      void shutdown(1);
+    },
+  });
+  if (stopping) return;
+
+  // Show that it works: one execution, end to end.
+  const example = { code: 'console.log("hello from corral", 6 * 7)' };
+  const res = await fetch(`${stack.url}/v1/executions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(example),
+  });
+  say(`ready: ${stack.url} with ${slots} warm sandboxes`);
+  say(`example: POST /v1/executions ${JSON.stringify(example)}`);
+  say(`  -> ${res.status} ${await res.text()}`);
+  say(`try: curl -s -X POST ${stack.url}/v1/executions -H 'content-type: application/json' -d '{"code":"console.log(1+1)"}'`);
+  say('Ctrl-C stops everything.');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`corral: ${(err as Error).message}\n`);
+  process.exit(1);
+});
