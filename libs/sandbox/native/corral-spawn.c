@@ -5,9 +5,11 @@
  * asked and allowed) another uid/gid, no new privileges and death-with-parent; then it waits
  * for it with wait4() and reports what only a parent can know for certain: how it ended, the
  * CPU time it used and its peak resident memory. Nothing the sandbox does can change that
- * report. When the sandbox ends, whatever is left of its process group is killed.
+ * report. When the sandbox ends, whatever is left of its process group is killed and, as a
+ * child subreaper, the launcher reaps every descendant before it exits: no zombie is left.
  *
- * usage: corral-spawn [--status-fd N] [--rlimit NAME=VALUE]... [--uid N --gid N] -- PROGRAM ARGS...
+ * usage: corral-spawn [--status-fd N] [--keep-fds N] [--rlimit NAME=VALUE]... [--uid N --gid N] -- PROGRAM ARGS...
+ *   --keep-fds N: the sandbox inherits fds 0 … N-1 only (default 3: stdin, stdout, stderr)
  *   NAME: as (bytes), nproc, nofile, fsize (bytes), core (bytes), cpu (seconds)
  *
  * Lines written on the status fd (never inherited by the sandbox):
@@ -16,6 +18,7 @@
  *   error <message>                  (instead of both: the sandbox could not be started)
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -36,7 +39,7 @@ struct limit { int resource; rlim_t value; };
 static pid_t child = -1;
 
 static void usage(const char *why) {
-  fprintf(stderr, "corral-spawn: %s\nusage: corral-spawn [--status-fd N] [--rlimit NAME=VALUE]... [--uid N --gid N] -- PROGRAM ARGS...\n", why);
+  fprintf(stderr, "corral-spawn: %s\nusage: corral-spawn [--status-fd N] [--keep-fds N] [--rlimit NAME=VALUE]... [--uid N --gid N] -- PROGRAM ARGS...\n", why);
   exit(64);
 }
 
@@ -70,6 +73,29 @@ static void report(int fd, const char *line) {
   }
 }
 
+/* Kills every process whose parent is `self` (orphans that left the sandbox's group). */
+static void kill_children_of(pid_t self) {
+  DIR *proc = opendir("/proc");
+  if (!proc) return;
+  struct dirent *entry;
+  char path[64], buf[512];
+  while ((entry = readdir(proc)) != NULL) {
+    pid_t pid = (pid_t)atoi(entry->d_name);
+    if (pid <= 0) continue;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) continue;
+    buf[n] = '\0';
+    char *end = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+    int ppid = 0;
+    if (end && sscanf(end + 1, " %*c %d", &ppid) == 1 && ppid == (int)self) kill(pid, SIGKILL);
+  }
+  closedir(proc);
+}
+
 static void kill_group(int sig) {
   (void)sig;
   if (child > 0) kill(-child, SIGKILL);
@@ -77,6 +103,7 @@ static void kill_group(int sig) {
 
 int main(int argc, char **argv) {
   int status_fd = 4;
+  int keep_fds = 3;
   struct limit limits[MAX_LIMITS];
   int nlimits = 0;
   long uid = -1, gid = -1;
@@ -86,6 +113,8 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--") == 0) { i++; break; }
     if (strcmp(argv[i], "--status-fd") == 0 && i + 1 < argc) {
       status_fd = (int)parse_number(argv[++i], "--status-fd");
+    } else if (strcmp(argv[i], "--keep-fds") == 0 && i + 1 < argc) {
+      keep_fds = (int)parse_number(argv[++i], "--keep-fds");
     } else if (strcmp(argv[i], "--uid") == 0 && i + 1 < argc) {
       uid = parse_number(argv[++i], "--uid");
     } else if (strcmp(argv[i], "--gid") == 0 && i + 1 < argc) {
@@ -122,6 +151,9 @@ int main(int argc, char **argv) {
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (getppid() != worker) return 73;
 
+  /* Orphans of the sandbox become ours, so that we can reap them all before we exit. */
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+
   pid_t parent = getpid();
   int errpipe[2];
   if (pipe2(errpipe, O_CLOEXEC) != 0) { perror("corral-spawn: pipe"); return 70; }
@@ -153,6 +185,8 @@ int main(int argc, char **argv) {
       step = "setuid";
       if (setuid((uid_t)uid) != 0) goto fail;
     }
+    /* Nothing of the worker's but what it meant to pass (errpipe is close-on-exec). */
+    for (int fd = keep_fds; fd < 1024; fd++) if (fd != errpipe[1]) close(fd);
     step = "prctl(NO_NEW_PRIVS)";
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) goto fail;
     step = "exec";
@@ -193,6 +227,14 @@ int main(int argc, char **argv) {
     if (errno != EINTR) { perror("corral-spawn: wait4"); return 72; }
   }
   kill(-child, SIGKILL); /* leftovers of the sandbox's group, if any */
+  /* Reap every descendant; one that left the group (setsid) is found by its parent and killed. */
+  for (;;) {
+    pid_t reaped = waitpid(-1, NULL, WNOHANG | __WALL);
+    if (reaped > 0) continue;
+    if (reaped < 0 && errno != EINTR) break; /* ECHILD: none left */
+    kill_children_of(getpid());
+    usleep(1000);
+  }
 
   long long user_us = (long long)usage.ru_utime.tv_sec * 1000000LL + usage.ru_utime.tv_usec;
   long long sys_us = (long long)usage.ru_stime.tv_sec * 1000000LL + usage.ru_stime.tv_usec;

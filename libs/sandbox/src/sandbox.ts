@@ -110,6 +110,8 @@ export class Sandbox {
       [
         '--status-fd',
         '4',
+        '--keep-fds',
+        '4', // stdin, stdout, stderr and the job channel
         ...rlimits,
         '--',
         options.nodePath,

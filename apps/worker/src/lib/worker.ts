@@ -38,12 +38,14 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
   let booted = 0;
   let closing = false;
 
+  /** Baseline OS limits for every sandbox: no core dumps, no file growth, bounded descriptors. */
+  const rlimits = { core: 0, fsize: 0, nofile: 512 };
   const deps = {
     registry,
     config,
     log,
     bootGate,
-    startSandbox: (heapMb: number) => new Sandbox({ nodePath, helperPath, bootstrapPath: BOOTSTRAP_PATH, heapMb, cwd: workdir }),
+    startSandbox: (heapMb: number) => new Sandbox({ nodePath, helperPath, bootstrapPath: BOOTSTRAP_PATH, heapMb, cwd: workdir, rlimits }),
   };
 
   async function serve(slot: SlotRecord): Promise<void> {
