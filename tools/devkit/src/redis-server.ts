@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from './net';
 import { connect } from 'node:net';
+import { killOnExit } from './services';
 
 export interface RedisServer {
   url: string;
@@ -40,7 +41,9 @@ export async function startRedisServer(options: { password?: string } = {}): Pro
     const port = await freePort();
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'];
     if (options.password) args.push('--requirepass', options.password);
-    const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    // Its own process group, so that Ctrl-C on `npm start` does not stop Redis before the services.
+    const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+    killOnExit(child);
     let exited = false;
     child.once('exit', () => (exited = true));
     try {

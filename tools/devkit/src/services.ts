@@ -13,6 +13,20 @@ export function serviceEntry(name: ServiceName): string {
   return join(REPO_ROOT, 'apps', name, 'dist', 'main.js');
 }
 
+const children = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Children in groups of their own do not see the launcher die: take them down when it exits. */
+export function killOnExit(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of children) c.kill('SIGKILL');
+  });
+}
+
 export interface ServiceProcess {
   name: string;
   child: ChildProcess;
@@ -32,7 +46,10 @@ export function startService(
   const child = spawn(process.execPath, [serviceEntry(name), ...args], {
     env,
     stdio: ['ignore', typeof output === 'function' ? 'pipe' : output, typeof output === 'function' ? 'pipe' : output],
+    // A group of its own: Ctrl-C reaches the launcher alone, which stops the services in order.
+    detached: true,
   });
+  killOnExit(child);
   if (typeof output === 'function') {
     for (const stream of [child.stdout, child.stderr]) {
       let rest = '';

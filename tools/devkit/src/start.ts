@@ -28,20 +28,20 @@ async function main(): Promise<void> {
   const say = (text: string): void => void process.stderr.write(`corral: ${text}\n`);
   say(`starting ${slots} slots, ${process.env['REDIS_URL'] ? 'Redis at REDIS_URL' : 'a private redis-server'}…`);
 
-  let stack: Stack | undefined;
+  const running: { stack?: Stack } = {};
   let stopping = false;
   const shutdown = async (code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     say('stopping…');
-    await stack?.stop();
+    await running.stack?.stop();
     say('stopped');
     process.exit(code);
   };
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
 
-  stack = await startStack({
+  const stack = await startStack({
     port,
     slots,
     redisUrl: process.env['REDIS_URL'] || undefined,
@@ -54,7 +54,8 @@ async function main(): Promise<void> {
       void shutdown(1);
     },
   });
-  if (stopping) return;
+  running.stack = stack;
+  if (stopping) return void (await stack.stop());
 
   // Show that it works: one execution, end to end.
   const example = { code: 'console.log("hello from corral", 6 * 7)' };

@@ -1,0 +1,114 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { loadWatchdogConfig } from '@corral/config';
+import { randomPrefix, startRedisServer, waitFor, type RedisServer } from '@corral/devkit';
+import { Registry } from '@corral/registry';
+import { createLogger } from '@corral/service';
+import { startWatchdog, type WatchdogHandle } from '../src/lib/watchdog';
+
+/**
+ * The watchdog against a real Redis and real processes. Stand-ins for sandboxes are plain node
+ * processes in process groups of their own, registered as running jobs the way a worker does.
+ */
+let redis: RedisServer;
+let registry: Registry;
+let watchdog: WatchdogHandle;
+const host = 'wd1';
+const children: ChildProcess[] = [];
+
+function busyProcess(code: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['-e', code], { detached: true, stdio: 'ignore' });
+  children.push(child);
+  return new Promise((resolve) => child.once('spawn', () => resolve(child)));
+}
+
+function ended(child: ChildProcess): Promise<string> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(String(child.signalCode ?? child.exitCode));
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(String(signal ?? code))));
+}
+
+/** Registers `pid` as the running job of slot `index`, with the given budgets; returns the token. */
+async function running(index: number, pid: number, cpuMs: number, memoryMb = 512): Promise<string> {
+  const id = `${host}:${index}`;
+  await registry.publishInventory(host, 'loopback', [0, 1, 2].map((i) => ({ id: `${host}:${i}`, ip: `127.9.9.${i + 1}` })));
+  await registry.slotReady(host, id, '', pid, 7070);
+  let lease = await registry.claimSlot(60_000, 'test');
+  while (lease && lease.slotId !== id) lease = await registry.claimSlot(60_000, 'test');
+  expect(lease?.slotId).toBe(id);
+  await registry.startJob(host, { slotId: id, token: lease!.token, pid, cpuBaseMs: 0, cpuMs, memoryMb, startedAt: Date.now() }, 60_000);
+  return lease!.token;
+}
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+beforeEach(async () => {
+  const prefix = randomPrefix('watchdog');
+  registry = await Registry.connect({ url: redis.url, prefix });
+  watchdog = await startWatchdog(
+    loadWatchdogConfig({ REDIS_URL: redis.url, CORRAL_REDIS_PREFIX: prefix, CORRAL_HOST_ID: host, CORRAL_SAMPLE_MS: '50' }),
+    createLogger('watchdog', 'silent'),
+  );
+});
+afterEach(async () => {
+  await watchdog.close();
+  await registry.close();
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+describe('watchdog (real Redis, real processes)', () => {
+  it('kills a busy loop over its CPU budget within a few ticks, after recording the reason', async () => {
+    const loop = await busyProcess('while (true) {}');
+    await running(0, loop.pid!, 300);
+    const started = Date.now();
+    expect(await ended(loop)).toBe('SIGKILL');
+    expect(Date.now() - started).toBeLessThan(300 + 1000);
+    expect(await registry.killReason(`${host}:0`)).toBe('cpu_limit');
+  });
+
+  it('kills the whole process group of the sandbox', async () => {
+    const leader = await busyProcess(
+      "require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); while (true) {}",
+    );
+    await running(0, leader.pid!, 200);
+    expect(await ended(leader)).toBe('SIGKILL');
+    // the grandchild was in the same group: nothing of the group is left
+    await waitFor('the group to be gone', () => {
+      try {
+        process.kill(-leader.pid!, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+  });
+
+  it('kills a process over its resident-memory budget with memory_limit', async () => {
+    const hog = await busyProcess('const keep = []; setInterval(() => keep.push(Buffer.alloc(32 * 1024 * 1024, 1)), 20)');
+    await running(1, hog.pid!, 60_000, 16);
+    expect(await ended(hog)).toBe('SIGKILL');
+    expect(await registry.killReason(`${host}:1`)).toBe('memory_limit');
+  });
+
+  it('leaves alone what is within budget, and what no longer holds the token', async () => {
+    const idle = await busyProcess('setInterval(() => {}, 1000)');
+    await running(2, idle.pid!, 60_000);
+    const busy = await busyProcess('while (true) {}');
+    const token = await running(0, busy.pid!, 100);
+    // the job "ended" (the slot was released) before the watchdog could act: the kill must not happen
+    await registry.slotReady(host, `${host}:0`, token, busy.pid!, 7070);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(idle.exitCode).toBeNull();
+    expect(idle.signalCode).toBeNull();
+    expect(busy.signalCode).toBeNull();
+  });
+
+  it('survives a sandbox that vanished between the registry read and the sample', async () => {
+    const gone = await busyProcess('0');
+    await ended(gone);
+    await running(0, gone.pid!, 1);
+    await expect(watchdog.tick()).resolves.toBeUndefined();
+  });
+});
