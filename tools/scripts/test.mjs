@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const resultsDir = join(root, 'tmp', 'test-results');
+const NX_BIN = join(root, 'node_modules', '.bin', 'nx');
 const say = (text) => console.log(`corral test: ${text}`);
 
 function has(command) {
@@ -42,7 +43,7 @@ function ensureTools() {
 }
 
 function nx(args) {
-  return spawnSync(process.execPath, [join(root, 'node_modules', 'nx', 'bin', 'nx.js'), ...args], {
+  return spawnSync(NX_BIN, args, {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? (process.env.CI ? 'false' : undefined), FORCE_COLOR: process.env.FORCE_COLOR ?? '0' },
@@ -50,7 +51,7 @@ function nx(args) {
 }
 
 function projectsWithTests() {
-  const result = spawnSync(process.execPath, [join(root, 'node_modules', 'nx', 'bin', 'nx.js'), 'show', 'projects', '--with-target', 'test', '--json'], {
+  const result = spawnSync(NX_BIN, ['show', 'projects', '--with-target', 'test', '--json'], {
     cwd: root,
     encoding: 'utf8',
     env: { ...process.env, NX_DAEMON: process.env.CI ? 'false' : process.env.NX_DAEMON },

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { loadRouterConfig } from '@corral/config';
-import { TOKEN_HEADER, WORKER_RUN_PATH } from '@corral/contracts';
+import { TOKEN_HEADER } from '@corral/contracts';
 import { freePort, randomLoopbackBase, randomPrefix, startRedisServer, type RedisServer } from '@corral/devkit';
 import { Registry } from '@corral/registry';
 import { createLogger } from '@corral/service';

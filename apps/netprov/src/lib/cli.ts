@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadNetprovConfig, type Env } from '@corral/config';
-import type { SlotRecord } from '@corral/contracts';
+import type { SlotAddress, SlotRecord } from '@corral/contracts';
 import { Registry } from '@corral/registry';
 import { planLoopback, PlanError } from './loopback';
 
@@ -31,10 +31,15 @@ export interface CliIo {
 /** Bad usage: exit 2 with the message and the usage. */
 class UsageError extends Error {}
 
+/** "first … last" of a non-empty plan. */
+function span(plan: readonly SlotAddress[]): string {
+  return `${plan[0]?.ip} … ${plan[plan.length - 1]?.ip}`;
+}
+
 function table(slots: readonly SlotRecord[]): string {
   const rows = [['SLOT', 'ADDRESS', 'PORT', 'STATE', 'PID'], ...slots.map((s) => [s.id, s.ip, String(s.port ?? '-'), s.state, String(s.pid ?? '-')])];
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
-  return rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()).join('\n');
+  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((r) => r[col]?.length ?? 0))) ?? [];
+  return rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
 /** Runs one netprov command; returns the process exit code (0 done, 1 failed, 2 bad input). */
@@ -78,7 +83,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (config.backend !== 'loopback') throw new UsageError(`the ${config.backend} backend is not available yet; use --backend loopback`);
     const host = config.hostId;
 
-    let plan: ReturnType<typeof planLoopback> = [];
+    let plan: SlotAddress[] = [];
     if (command === 'up') {
       if (values.count === undefined) throw new UsageError('up needs --count N');
       if (!/^\d+$/.test(values.count)) throw new PlanError(`--count must be a whole number of at least 1, got ${JSON.stringify(values.count)}.`);
@@ -86,7 +91,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     if (values['dry-run'] && command !== 'ls') {
       io.out(command === 'up'
-        ? `would reconcile host ${host} to ${plan.length} ${config.backend} slots: ${plan[0]!.ip} … ${plan[plan.length - 1]!.ip}`
+        ? `would reconcile host ${host} to ${plan.length} ${config.backend} slots: ${span(plan)}`
         : `would remove every slot of host ${host}`);
       return 0;
     }
@@ -100,7 +105,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const { added, removed, changed } = await registry.publishInventory(host, config.backend, plan);
     io.out(
       command === 'up'
-        ? `host ${host}: ${plan.length} ${config.backend} slots, ${plan[0]!.ip} … ${plan[plan.length - 1]!.ip} (added ${added}, removed ${removed}, changed ${changed})`
+        ? `host ${host}: ${plan.length} ${config.backend} slots, ${span(plan)} (added ${added}, removed ${removed}, changed ${changed})`
         : `host ${host}: removed ${removed} slots`,
     );
     return 0;

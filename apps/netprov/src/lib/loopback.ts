@@ -1,8 +1,8 @@
 import { slotId, type SlotAddress } from '@corral/contracts';
 import { formatIpv4, parseIpv4 } from './ipv4';
 
-const LOOPBACK_FIRST = parseIpv4('127.0.0.1')!;
-const LOOPBACK_LAST = parseIpv4('127.255.255.254')!;
+const LOOPBACK_FIRST = parseIpv4('127.0.0.1') as number;
+const LOOPBACK_LAST = parseIpv4('127.255.255.254') as number;
 
 /** Bad input to netprov: a clear message, and nothing has been changed. */
 export class PlanError extends Error {

@@ -125,7 +125,9 @@ export function createApp(deps: RouterDeps): express.Express {
   app.all('/v1/executions', (_req, res) => sendError(res, 'method_not_allowed', 'Use POST /v1/executions.'));
   app.use((_req, res) => sendError(res, 'not_found'));
 
-  // The last word on every failure: a JSON error body, never an HTML page.
+  // The last word on every failure: a JSON error body, never an HTML page (express knows an
+  // error handler by its four parameters, so `next` stays although it is not called).
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const known = err instanceof CorralError ? err : bodyError(err as { type?: string });
     if (known) {

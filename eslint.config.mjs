@@ -1,0 +1,53 @@
+import nx from '@nx/eslint-plugin';
+
+const noRedis = { name: 'ioredis', message: 'Only libs/registry talks to Redis.' };
+const noExeca = { name: 'execa', message: 'Processes are spawned by libs/sandbox (sandboxes) and netprov (ip) only.' };
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  ...nx.configs['flat/javascript'],
+  {
+    ignores: ['**/dist', '**/out-tsc', '**/node_modules', 'libs/sandbox/runtime', 'tmp'],
+  },
+  {
+    files: ['**/src/**/*.ts', '**/test/**/*.ts'],
+    rules: {
+      // The arrows stay one-way: apps -> libs -> contracts; contracts depend on nothing.
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: true,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:tooling'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:tooling'] },
+            { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['type:tooling', 'type:contracts'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:tooling', 'type:contracts', 'type:lib'] },
+          ],
+        },
+      ],
+    },
+  },
+  // Only the registry talks to Redis; only the sandbox lib and netprov spawn processes with execa.
+  {
+    files: ['**/*.ts'],
+    ignores: ['libs/registry/**', 'libs/sandbox/**', 'apps/netprov/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noRedis, noExeca] }] },
+  },
+  {
+    files: ['libs/sandbox/**/*.ts', 'apps/netprov/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noRedis] }] },
+  },
+  {
+    files: ['libs/registry/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noExeca] }] },
+  },
+  {
+    files: ['**/*.spec.ts', '**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+];
