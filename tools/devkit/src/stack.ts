@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { freePort, randomPrefix, waitFor } from './net';
 import { startRedisServer, type RedisServer } from './redis-server';
 import { runToEnd, startService, type ServiceProcess } from './services';
@@ -6,7 +7,10 @@ export interface StackOptions {
   /** Router port; 0 picks a free one. */
   port?: number;
   slots?: number;
-  /** Use this Redis; otherwise a private redis-server is started and stopped with the stack. */
+  /**
+   * Use this Redis; otherwise a private redis-server is started and stopped with the stack,
+   * with a random password (requirepass) that only the trusted services receive.
+   */
   redisUrl?: string;
   prefix?: string;
   hostId?: string;
@@ -59,7 +63,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await redis?.stop();
   };
 
-  const redisUrl = options.redisUrl ?? (redis = await startRedisServer()).url;
+  const redisUrl = options.redisUrl ?? (redis = await startRedisServer({ password: randomBytes(18).toString('base64url') })).url;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     REDIS_URL: redisUrl,
