@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { prepareCgroups, type SandboxCgroup } from '@corral/cgroup';
 import { loadWatchdogConfig } from '@corral/config';
 import { randomPrefix, startRedisServer, waitFor, type RedisServer } from '@corral/devkit';
 import { Registry } from '@corral/registry';
@@ -27,14 +29,14 @@ function ended(child: ChildProcess): Promise<string> {
 }
 
 /** Registers `pid` as the running job of slot `index`, with the given budgets; returns the token. */
-async function running(index: number, pid: number, cpuMs: number, memoryMb = 512): Promise<string> {
+async function running(index: number, pid: number, cpuMs: number, memoryMb = 512, cgroup?: SandboxCgroup): Promise<string> {
   const id = `${host}:${index}`;
   await registry.publishInventory(host, 'loopback', [0, 1, 2].map((i) => ({ id: `${host}:${i}`, ip: `127.9.9.${i + 1}` })));
   await registry.slotReady(host, id, '', pid, 7070);
   let lease = await registry.claimSlot(60_000, 'test');
   while (lease && lease.slotId !== id) lease = await registry.claimSlot(60_000, 'test');
   expect(lease?.slotId).toBe(id);
-  await registry.startJob(host, { slotId: id, token: lease!.token, pid, cpuBaseMs: 0, cpuMs, memoryMb, startedAt: Date.now() }, 60_000);
+  await registry.startJob(host, { slotId: id, token: lease!.token, pid, pgid: pid, cpuBaseMs: 0, cpuMs, memoryMb, startedAt: Date.now(), ...(cgroup ? { cgroup } : {}) }, 60_000);
   return lease!.token;
 }
 
@@ -103,6 +105,25 @@ describe('watchdog (real Redis, real processes)', () => {
     expect(idle.exitCode).toBeNull();
     expect(idle.signalCode).toBeNull();
     expect(busy.signalCode).toBeNull();
+  });
+
+  const root = process.getuid?.() === 0;
+  (root ? it : it.skip)('with a cgroup: counts the CPU of the whole tree and freezes it before the kill (needs root)', async () => {
+    const cgroups = prepareCgroups(`wd-${process.pid}`);
+    if (!cgroups.ok) throw new Error(`cgroups unavailable as root: ${cgroups.reason}`);
+    const cg = cgroups.sandbox('t1');
+    for (const dir of cg.dirs) mkdirSync(dir, { recursive: true });
+    // Two busy processes share one budget: neither alone is over it for a while, the tree is.
+    const parent = await busyProcess(
+      "require('child_process').spawn(process.execPath, ['-e', 'while (true) {}'], { stdio: 'ignore' }); while (true) {}",
+    );
+    for (const dir of cg.dirs) writeFileSync(`${dir}/cgroup.procs`, String(parent.pid));
+    await new Promise((r) => setTimeout(r, 100)); // the child is spawned after the move, so it joins too
+    await running(0, parent.pid!, 400, 512, cg);
+    expect(await ended(parent)).toBe('SIGKILL');
+    expect(await registry.killReason(`${host}:0`)).toBe('cpu_limit');
+    await waitFor('the cgroup to be empty', () => readFileSync(cg.procsFile, 'latin1').trim() === '');
+    cgroups.release();
   });
 
   it('survives a sandbox that vanished between the registry read and the sample', async () => {

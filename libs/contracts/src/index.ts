@@ -17,6 +17,7 @@ export {
   type PoolCounts,
   type PoolSnapshot,
   type RunningSandbox,
+  type SandboxCgroupFiles,
   type SlotAddress,
   type SlotRecord,
   type SlotState,

@@ -33,12 +33,32 @@ export interface Lease {
   token: string;
 }
 
+/** Where one sandbox's cgroup files are (written by the worker, read by the watchdog). */
+export interface SandboxCgroupFiles {
+  version: 1 | 2;
+  /** The cgroup directories (v1: one per controller; v2: one). */
+  dirs: string[];
+  /** v1 cpuacct.usage (ns); v2 cpu.stat (usage_usec line). */
+  cpuFile: string;
+  /** cgroup.procs of a directory holding every process of the sandbox. */
+  procsFile: string;
+  /** v1 freezer.state; v2 cgroup.freeze. */
+  freezeFile: string;
+  /** v2 only: cgroup.kill. */
+  killFile?: string;
+}
+
 /** A sandbox that is running a job, as the watchdog sees it. */
 export interface RunningSandbox {
   slotId: string;
   token: string;
+  /** The runtime process (behind bubblewrap's, when jailed). */
   pid: number;
-  /** CPU the process had used before the job began (its boot), in ms. */
+  /** Leader of the sandbox's process group (bubblewrap, or the runtime itself). */
+  pgid: number;
+  /** The sandbox's cgroup, when the host gives it one: CPU of the whole tree, freeze-then-kill. */
+  cgroup?: SandboxCgroupFiles;
+  /** CPU used before the job began (its boot), in ms: of the cgroup when there is one, else of `pid`. */
   cpuBaseMs: number;
   /** The job's CPU budget in ms. */
   cpuMs: number;

@@ -16,7 +16,7 @@ async function bringUp(count: number, port = 7070): Promise<void> {
 }
 
 function running(slotId: string, token: string): RunningSandbox {
-  return { slotId, token, pid: 4242, cpuBaseMs: 20, cpuMs: 500, memoryMb: 64, startedAt: Date.now() };
+  return { slotId, token, pid: 4242, pgid: 4242, cpuBaseMs: 20, cpuMs: 500, memoryMb: 64, startedAt: Date.now() };
 }
 
 beforeAll(async () => {

@@ -14,6 +14,9 @@ for (const stream of [process.stdout, process.stderr]) {
   if (stream._handle && typeof stream._handle.setBlocking === 'function') stream._handle.setBlocking(true);
 }
 
+// The worker starts the sandbox with an empty environment; bubblewrap adds PWD. Nothing stays.
+for (const name of Object.keys(process.env)) delete process.env[name];
+
 const JOB_FD = 3;
 fs.writeSync(JOB_FD, 'R');
 const job = JSON.parse(fs.readFileSync(JOB_FD, 'utf8'));

@@ -8,12 +8,18 @@
  * report. When the sandbox ends, whatever is left of its process group is killed and, as a
  * child subreaper, the launcher reaps every descendant before it exits: no zombie is left.
  *
- * usage: corral-spawn [--status-fd N] [--keep-fds N] [--rlimit NAME=VALUE]... [--uid N --gid N] -- PROGRAM ARGS...
- *   --keep-fds N: the sandbox inherits fds 0 … N-1 only (default 3: stdin, stdout, stderr)
- *   NAME: as (bytes), nproc, nofile, fsize (bytes), core (bytes), cpu (seconds)
+ * usage: corral-spawn [options] -- PROGRAM ARGS...
+ *   --status-fd N        where the report goes (default 4)
+ *   --keep-fds N         the sandbox inherits fds 0 … N-1 only (default 3: stdin, stdout, stderr)
+ *   --rlimit NAME=VALUE  NAME: as (bytes), nproc, nofile, fsize (bytes), core (bytes), cpu (seconds)
+ *   --uid N --gid N      run the sandbox as this uid/gid, with no supplementary groups
+ *   --cgroup DIR         create DIR, put the sandbox in it, remove it when everything has ended
+ *   --cgroup-set F=V     write V to file F after creating the cgroups (limits)
+ *   --cgroup-get K=F[:N] report file F (or the value after "N " in it) as "cgroup K VALUE" at the end
  *
  * Lines written on the status fd (never inherited by the sandbox):
  *   pid <pid>
+ *   cgroup <key> <value>             (one per --cgroup-get, before the exit line)
  *   exit <code|-1> <signal|0> <user-us> <sys-us> <maxrss-kb>
  *   error <message>                  (instead of both: the sandbox could not be started)
  */
@@ -28,15 +34,55 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_LIMITS 16
+#define MAX_CGROUPS 8
+#define MAX_CGROUP_OPS 16
 
 struct limit { int resource; rlim_t value; };
 
 static pid_t child = -1;
+
+/* Writes `value` to `path`; 0 on success. */
+static int write_file(const char *path, const char *value) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = write(fd, value, strlen(value));
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return n == (ssize_t)strlen(value) ? 0 : -1;
+}
+
+/* Reads `path` into buf (NUL-terminated); bytes read or -1. */
+static ssize_t read_file(const char *path, char *buf, size_t size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, size - 1);
+  close(fd);
+  if (n < 0) return -1;
+  buf[n] = '\0';
+  return n;
+}
+
+/* Kills every process still in a cgroup, then removes it (retrying while they die). */
+static void remove_cgroup(const char *dir) {
+  char path[4096], buf[4096];
+  for (int attempt = 0; attempt < 2000; attempt++) {
+    if (rmdir(dir) == 0 || errno == ENOENT) return;
+    snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+    if (read_file(path, buf, sizeof buf) > 0) {
+      for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) kill((pid_t)atoi(line), SIGKILL);
+    }
+    usleep(1000);
+  }
+  fprintf(stderr, "corral-spawn: could not remove cgroup %s: %s\n", dir, strerror(errno));
+}
 
 static void usage(const char *why) {
   fprintf(stderr, "corral-spawn: %s\nusage: corral-spawn [--status-fd N] [--keep-fds N] [--rlimit NAME=VALUE]... [--uid N --gid N] -- PROGRAM ARGS...\n", why);
@@ -107,6 +153,12 @@ int main(int argc, char **argv) {
   struct limit limits[MAX_LIMITS];
   int nlimits = 0;
   long uid = -1, gid = -1;
+  const char *cgroups[MAX_CGROUPS];
+  int ncgroups = 0;
+  char *sets[MAX_CGROUP_OPS];
+  int nsets = 0;
+  char *gets[MAX_CGROUP_OPS];
+  int ngets = 0;
   int i = 1;
 
   for (; i < argc; i++) {
@@ -119,6 +171,15 @@ int main(int argc, char **argv) {
       uid = parse_number(argv[++i], "--uid");
     } else if (strcmp(argv[i], "--gid") == 0 && i + 1 < argc) {
       gid = parse_number(argv[++i], "--gid");
+    } else if (strcmp(argv[i], "--cgroup") == 0 && i + 1 < argc) {
+      if (ncgroups == MAX_CGROUPS) usage("too many --cgroup");
+      cgroups[ncgroups++] = argv[++i];
+    } else if (strcmp(argv[i], "--cgroup-set") == 0 && i + 1 < argc) {
+      if (nsets == MAX_CGROUP_OPS || !strchr(argv[i + 1], '=')) usage("bad --cgroup-set");
+      sets[nsets++] = argv[++i];
+    } else if (strcmp(argv[i], "--cgroup-get") == 0 && i + 1 < argc) {
+      if (ngets == MAX_CGROUP_OPS || !strchr(argv[i + 1], '=')) usage("bad --cgroup-get");
+      gets[ngets++] = argv[++i];
     } else if (strcmp(argv[i], "--rlimit") == 0 && i + 1 < argc) {
       char *spec = argv[++i];
       char *eq = strchr(spec, '=');
@@ -151,6 +212,23 @@ int main(int argc, char **argv) {
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (getppid() != worker) return 73;
 
+  /* The sandbox's cgroups exist, with their limits, before it does. */
+  for (int c = 0; c < ncgroups; c++) {
+    if (mkdir(cgroups[c], 0755) != 0 && errno != EEXIST) {
+      fprintf(stderr, "corral-spawn: mkdir %s: %s\n", cgroups[c], strerror(errno));
+      return 74;
+    }
+  }
+  for (int c = 0; c < nsets; c++) {
+    char *eq = strchr(sets[c], '=');
+    *eq = '\0';
+    if (write_file(sets[c], eq + 1) != 0) {
+      fprintf(stderr, "corral-spawn: write %s=%s: %s\n", sets[c], eq + 1, strerror(errno));
+      for (int d = 0; d < ncgroups; d++) remove_cgroup(cgroups[d]);
+      return 74;
+    }
+  }
+
   /* Orphans of the sandbox become ours, so that we can reap them all before we exit. */
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 
@@ -172,6 +250,12 @@ int main(int argc, char **argv) {
     step = "prctl(PDEATHSIG)";
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) goto fail;
     if (getppid() != parent) _exit(127); /* the launcher died before we got here */
+    step = "join cgroup";
+    for (int c = 0; c < ncgroups; c++) {
+      char procs[4096];
+      snprintf(procs, sizeof procs, "%s/cgroup.procs", cgroups[c]);
+      if (write_file(procs, "0") != 0) goto fail;
+    }
     step = "setrlimit";
     for (int l = 0; l < nlimits; l++) {
       struct rlimit rl = { limits[l].value, limits[l].value };
@@ -213,6 +297,7 @@ int main(int argc, char **argv) {
   if (got > 0) {
     int ignored;
     while (waitpid(child, &ignored, 0) < 0 && errno == EINTR) {}
+    for (int c = 0; c < ncgroups; c++) remove_cgroup(cgroups[c]);
     snprintf(line, sizeof line, "error %s\n", failure);
     report(status_fd, line);
     return 0;
@@ -227,14 +312,47 @@ int main(int argc, char **argv) {
     if (errno != EINTR) { perror("corral-spawn: wait4"); return 72; }
   }
   kill(-child, SIGKILL); /* leftovers of the sandbox's group, if any */
-  /* Reap every descendant; one that left the group (setsid) is found by its parent and killed. */
+
+  /* Reap every descendant; one that left the group (setsid) is found by its parent and killed.
+     What they used counts too: a jailer in between (bubblewrap) may never wait for the
+     sandbox itself, so its usage reaches us only here, as their subreaper. */
   for (;;) {
-    pid_t reaped = waitpid(-1, NULL, WNOHANG | __WALL);
-    if (reaped > 0) continue;
+    struct rusage more;
+    memset(&more, 0, sizeof more);
+    pid_t reaped = wait4(-1, NULL, WNOHANG | __WALL, &more);
+    if (reaped > 0) {
+      timeradd(&usage.ru_utime, &more.ru_utime, &usage.ru_utime);
+      timeradd(&usage.ru_stime, &more.ru_stime, &usage.ru_stime);
+      if (more.ru_maxrss > usage.ru_maxrss) usage.ru_maxrss = more.ru_maxrss;
+      continue;
+    }
     if (reaped < 0 && errno != EINTR) break; /* ECHILD: none left */
     kill_children_of(getpid());
     usleep(1000);
   }
+
+  for (int c = 0; c < ngets; c++) {
+    char *eq = strchr(gets[c], '=');
+    *eq = '\0';
+    char *file = eq + 1;
+    char *field = strrchr(file, ':');
+    if (field) *field++ = '\0';
+    char buf[8192];
+    long long value = -1;
+    if (read_file(file, buf, sizeof buf) > 0) {
+      if (!field) {
+        value = atoll(buf);
+      } else {
+        size_t len = strlen(field);
+        for (char *at = buf; (at = strstr(at, field)) != NULL; at += len) {
+          if ((at == buf || at[-1] == '\n') && at[len] == ' ') { value = atoll(at + len + 1); break; }
+        }
+      }
+    }
+    snprintf(line, sizeof line, "cgroup %s %lld\n", gets[c], value);
+    report(status_fd, line);
+  }
+  for (int c = 0; c < ncgroups; c++) remove_cgroup(cgroups[c]);
 
   long long user_us = (long long)usage.ru_utime.tv_sec * 1000000LL + usage.ru_utime.tv_usec;
   long long sys_us = (long long)usage.ru_stime.tv_sec * 1000000LL + usage.ru_stime.tv_usec;

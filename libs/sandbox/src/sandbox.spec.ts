@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { prepareJail, type JailSpec } from './jail';
 import { BOOTSTRAP_PATH, resolveSandboxNode, resolveSpawnHelper } from './paths';
 import { Sandbox, type RunRequest } from './sandbox';
 
@@ -10,8 +11,38 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
+/**
+ * Every behaviour holds with and without the OS layers: as run by a laptop user (none), and with
+ * every layer this host allows (as root: bubblewrap, a uid of its own, a cgroup).
+ */
+const jail = prepareJail({
+  mode: 'auto',
+  hostId: `spec-${process.pid}`,
+  nodePath: resolveSandboxNode(),
+  bootstrapPath: BOOTSTRAP_PATH,
+  uidBase: 200_000,
+  useCgroups: true,
+  pidsMax: 64,
+  tmpMb: 16,
+  nprocMax: 64,
+});
+afterAll(() => jail.release());
+let sequence = 0;
+
+describe.each([
+  ['without OS layers', (): JailSpec | undefined => undefined],
+  ['inside every OS layer this host allows', (): JailSpec => jail.spec(7, `spec-${(sequence += 1)}`, 128 + 96)],
+])('Sandbox %s', (_mode, jailFor) => {
 function boot(heapMb = 128): Sandbox {
-  return new Sandbox({ nodePath: resolveSandboxNode(), helperPath: resolveSpawnHelper(), bootstrapPath: BOOTSTRAP_PATH, heapMb, cwd });
+  const spec = jailFor();
+  return new Sandbox({
+    nodePath: resolveSandboxNode(),
+    helperPath: resolveSpawnHelper(),
+    bootstrapPath: BOOTSTRAP_PATH,
+    heapMb,
+    cwd,
+    ...(spec ? { jail: spec } : {}),
+  });
 }
 
 async function run(code: string, extra: Partial<RunRequest> = {}, heapMb?: number) {
@@ -21,7 +52,6 @@ async function run(code: string, extra: Partial<RunRequest> = {}, heapMb?: numbe
   return { ...result, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
 
-describe('Sandbox', () => {
   it('boots ahead of its job and runs it as node main.js would', async () => {
     const r = await run('console.log("hello", require.main === module, __filename.endsWith("/main.js"), process.argv.slice(2))', {
       args: ['a', 'b c'],
@@ -101,8 +131,16 @@ describe('Sandbox', () => {
   });
 
   it('rejects ready with the reason when the runtime cannot start', async () => {
-    const sandbox = new Sandbox({ nodePath: '/nonexistent/node', helperPath: resolveSpawnHelper(), bootstrapPath: BOOTSTRAP_PATH, heapMb: 64, cwd });
-    await expect(sandbox.ready).rejects.toThrow(/ended before it was ready.*exec: No such file/);
+    const spec = jailFor();
+    const sandbox = new Sandbox({
+      nodePath: '/nonexistent/node',
+      helperPath: resolveSpawnHelper(),
+      bootstrapPath: BOOTSTRAP_PATH,
+      heapMb: 64,
+      cwd,
+      ...(spec ? { jail: spec } : {}),
+    });
+    await expect(sandbox.ready).rejects.toThrow(/ended before it was ready.*(exec: No such file|nonexistent)/s);
   });
 
   it('can be killed while it waits, and runs one job only', async () => {

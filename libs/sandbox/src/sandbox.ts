@@ -3,6 +3,8 @@ import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
+import { readCgroupCpuMs, type SandboxCgroup } from '@corral/cgroup';
+import { bwrapArgs, JAILED_BOOTSTRAP, JAILED_NODE, type JailSpec } from './jail';
 
 export interface SandboxOptions {
   /** The sandbox runtime (pinned Node 24). */
@@ -16,6 +18,13 @@ export interface SandboxOptions {
   cwd: string;
   /** rlimits set by corral-spawn, e.g. `{ core: 0, fsize: 0 }`. */
   rlimits?: Readonly<Record<string, number>>;
+  /** OS layers around the process (bubblewrap, uid, cgroup); none when absent. */
+  jail?: JailSpec;
+  /**
+   * Node's permission model; on unless set to false. Only tests turn it off, to prove that
+   * the OS layers hold on their own when this layer fails.
+   */
+  permissionModel?: boolean;
 }
 
 /** How a sandbox process ended, as its trusted parent saw it. */
@@ -27,6 +36,10 @@ export interface SandboxExit {
   maxRssKb: number;
   /** Set when the process could not be started or its parent vanished. */
   launchError?: string;
+  /** The cgroup's OOM killer ended a process of the sandbox. */
+  oomKilled: boolean;
+  /** CPU of the whole tree from the cgroup, in µs, when the sandbox had one. */
+  cgroupCpuUs: number | null;
 }
 
 export interface RunRequest {
@@ -58,17 +71,114 @@ for (const [name, number] of Object.entries(constants.signals)) {
   if (!SIGNAL_NAMES.has(number)) SIGNAL_NAMES.set(number, name as NodeJS.Signals);
 }
 
+/**
+ * Closes gaps of the permission model: V8 flags cannot change at run time (a change ends the
+ * process), and node:sqlite, which opens files outside the allow-list, does not exist.
+ */
+const RUNTIME_FLAGS = ['--freeze-flags-after-init', '--no-experimental-sqlite'];
+
+/** How often the worker samples a running sandbox's peak memory. */
+const PEAK_SAMPLE_MS = 50;
+
 /** Boot-time stderr kept for error messages (a runtime that cannot start says why there). */
 const BOOT_STDERR_LIMIT = 8192;
 
-function parseExit(line: string): SandboxExit {
+/**
+ * Parses corral-spawn's exit line. Behind bubblewrap the sandbox's own death by a signal comes
+ * back as exit code 128 + signal (bubblewrap's convention), so it is read back as the signal.
+ */
+function parseExit(line: string, jailed: boolean, cgroup: Map<string, number>): SandboxExit {
   const [, code, signal, userUs, sysUs, maxRssKb] = line.split(' ').map(Number) as number[];
+  let exitCode = code === undefined || code < 0 ? null : code;
+  let signalName = signal ? (SIGNAL_NAMES.get(signal) ?? null) : null;
+  if (jailed && exitCode !== null && exitCode > 128 && SIGNAL_NAMES.has(exitCode - 128)) {
+    signalName = SIGNAL_NAMES.get(exitCode - 128) ?? null;
+    exitCode = null;
+  }
+  const cpuNs = cgroup.get('cpuNs');
+  const cpuUs = cgroup.get('cpuUs');
   return {
-    exitCode: code === undefined || code < 0 ? null : code,
-    signal: signal ? (SIGNAL_NAMES.get(signal) ?? null) : null,
+    exitCode,
+    signal: signalName,
     cpuUs: (userUs ?? 0) + (sysUs ?? 0),
     maxRssKb: maxRssKb ?? 0,
+    oomKilled: (cgroup.get('oomKills') ?? 0) > 0,
+    cgroupCpuUs: cpuNs !== undefined && cpuNs >= 0 ? cpuNs / 1000 : cpuUs !== undefined && cpuUs >= 0 ? cpuUs : null,
   };
+}
+
+/** A failure to start, as an exit. */
+function launchFailure(message: string): SandboxExit {
+  return { exitCode: null, signal: null, cpuUs: 0, maxRssKb: 0, oomKilled: false, cgroupCpuUs: null, launchError: message };
+}
+
+/** corral-spawn's arguments for one sandbox: its own options, then the program to start. */
+function launcherArgs(options: SandboxOptions): string[] {
+  const jail = options.jail ?? {};
+  const rlimits = { ...options.rlimits, ...jail.rlimits };
+  const args = ['--status-fd', '4', '--keep-fds', '4']; // stdin, stdout, stderr and the job channel
+  for (const [name, value] of Object.entries(rlimits)) args.push('--rlimit', `${name}=${value}`);
+  if (jail.uid !== undefined && jail.gid !== undefined) args.push('--uid', String(jail.uid), '--gid', String(jail.gid));
+  if (jail.cgroup) {
+    for (const dir of jail.cgroup.cg.dirs) args.push('--cgroup', dir);
+    for (const [file, value] of jail.cgroup.limits) args.push('--cgroup-set', `${file}=${value}`);
+    for (const [key, file] of jail.cgroup.reports) args.push('--cgroup-get', `${key}=${file}`);
+  }
+  const node = jail.bwrap ? JAILED_NODE : options.nodePath;
+  const bootstrap = jail.bwrap ? JAILED_BOOTSTRAP : options.bootstrapPath;
+  const permission = options.permissionModel === false ? [] : ['--permission', `--allow-fs-read=${bootstrap}`];
+  const runtime = [node, ...permission, ...RUNTIME_FLAGS, `--max-old-space-size=${options.heapMb}`, bootstrap];
+  if (jail.bwrap) return [...args, '--', jail.bwrap.path, ...bwrapArgs(jail.bwrap, options.nodePath, options.bootstrapPath), ...runtime];
+  return [...args, '--', ...runtime];
+}
+
+/** A process's CPU time in ms, from the scheduler (ns precision); 0 when it is gone. */
+function schedstatMs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[0]) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim();
+    return text ? text.split(' ').map(Number) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** CPU of a process and its descendants, in ms. */
+function treeCpuMs(root: number): number {
+  let total = 0;
+  const queue = [root];
+  for (let seen = 0; queue.length > 0 && seen < 64; seen += 1) {
+    const pid = queue.shift() as number;
+    total += schedstatMs(pid);
+    queue.push(...childrenOf(pid));
+  }
+  return total;
+}
+
+/**
+ * The sandbox's own process behind bubblewrap's two (its monitor and the namespace's init):
+ * the first descendant that is not bubblewrap. (Node names its main thread "MainThread", so
+ * the runtime cannot be found by the name "node".)
+ */
+function findRuntimePid(leader: number): number {
+  const queue = [leader];
+  for (let seen = 0; queue.length > 0 && seen < 16; seen += 1) {
+    const pid = queue.shift() as number;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'latin1').trim() !== 'bwrap') return pid;
+    } catch {
+      // gone, or not ours to read
+    }
+    queue.push(...childrenOf(pid));
+  }
+  return leader;
 }
 
 function whenEnded(stream: Readable, timeoutMs: number): Promise<void> {
@@ -96,43 +206,37 @@ export class Sandbox {
   private readonly stdout: Readable;
   private readonly stderr: Readable;
   private readonly jobChannel: Duplex;
-  private readonly terminateParent: () => void;
-  private childPid: number | null = null;
+  private readonly signalParent: (signal: NodeJS.Signals) => boolean;
+  private forceKill: NodeJS.Timeout | null = null;
+  /** corral-spawn's child: the leader of the sandbox's process group (bubblewrap, or the runtime). */
+  private leaderPid: number | null = null;
+  /** The runtime process itself (behind bubblewrap's, when jailed). */
+  private runtimePid: number | null = null;
+  readonly cgroup: SandboxCgroup | null;
   private bootStderr: Buffer[] = [];
   private bootStderrBytes = 0;
   private used = false;
   private ended = false;
+  /** Highest VmHWM of the runtime process seen while it ran (kB). */
+  private sampledPeakKb = 0;
+  /** CPU of the sandbox when this side killed it (ms): its usage may not reach the report. */
+  private sampledCpuMs = 0;
 
   constructor(options: SandboxOptions) {
-    const rlimits = Object.entries(options.rlimits ?? {}).flatMap(([name, value]) => ['--rlimit', `${name}=${value}`]);
-    const proc = execa(
-      options.helperPath,
-      [
-        '--status-fd',
-        '4',
-        '--keep-fds',
-        '4', // stdin, stdout, stderr and the job channel
-        ...rlimits,
-        '--',
-        options.nodePath,
-        '--permission',
-        `--allow-fs-read=${options.bootstrapPath}`,
-        `--max-old-space-size=${options.heapMb}`,
-        options.bootstrapPath,
-      ],
-      {
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
-        env: {},
-        extendEnv: false,
-        cwd: options.cwd,
-        buffer: false,
-        reject: false,
-        encoding: 'buffer',
-        stripFinalNewline: false,
-        cleanup: true,
-      },
-    );
-    this.terminateParent = () => proc.kill('SIGTERM');
+    const proc = execa(options.helperPath, launcherArgs(options), {
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      env: {},
+      extendEnv: false,
+      cwd: options.cwd,
+      buffer: false,
+      reject: false,
+      encoding: 'buffer',
+      stripFinalNewline: false,
+      cleanup: true,
+    });
+    this.cgroup = options.jail?.cgroup?.cg ?? null;
+    const jailed = options.jail?.bwrap !== undefined;
+    this.signalParent = (signal) => proc.kill(signal);
     this.stdin = proc.stdin as Writable;
     this.stdout = proc.stdout as Readable;
     this.stderr = proc.stderr as Readable;
@@ -145,27 +249,31 @@ export class Sandbox {
     this.exited = new Promise<SandboxExit>((resolve) => {
       let text = '';
       let exit: SandboxExit | undefined;
+      const cgroupFigures = new Map<string, number>();
       status.on('data', (chunk: Buffer) => {
         text += chunk.toString('latin1');
         let newline: number;
         while ((newline = text.indexOf('\n')) >= 0) {
           const line = text.slice(0, newline);
           text = text.slice(newline + 1);
-          if (line.startsWith('pid ')) this.childPid = Number(line.slice(4));
-          else if (line.startsWith('exit ')) exit = parseExit(line);
-          else if (line.startsWith('error ')) exit = { exitCode: null, signal: null, cpuUs: 0, maxRssKb: 0, launchError: line.slice(6) };
+          if (line.startsWith('pid ')) this.leaderPid = Number(line.slice(4));
+          else if (line.startsWith('cgroup ')) {
+            const [, key = '', value = ''] = line.split(' ');
+            cgroupFigures.set(key, Number(value));
+          } else if (line.startsWith('exit ')) exit = parseExit(line, jailed, cgroupFigures);
+          else if (line.startsWith('error ')) exit = launchFailure(line.slice(6));
         }
       });
       const settle = (): void => {
         if (this.ended) return;
         this.ended = true;
-        resolve(exit ?? { exitCode: null, signal: 'SIGKILL', cpuUs: 0, maxRssKb: 0, launchError: 'the sandbox launcher ended without a report' });
+        resolve(exit ?? { ...launchFailure('the sandbox launcher ended without a report'), signal: 'SIGKILL' });
       };
       status.once('end', settle);
       status.once('close', settle);
       void proc.then((result) => {
         if (result.failed && !exit && result.cause instanceof Error) {
-          exit = { exitCode: null, signal: null, cpuUs: 0, maxRssKb: 0, launchError: result.cause.message };
+          exit = launchFailure(result.cause.message);
         }
         settle();
       });
@@ -174,8 +282,9 @@ export class Sandbox {
     this.ready = new Promise<void>((resolve, reject) => {
       this.jobChannel.once('data', () => {
         this.jobChannel.pause();
-        if (this.childPid !== null) resolve();
-        else reject(new Error('the sandbox announced itself before its launcher reported its pid'));
+        if (this.leaderPid === null) return reject(new Error('the sandbox announced itself before its launcher reported its pid'));
+        this.runtimePid = jailed ? findRuntimePid(this.leaderPid) : this.leaderPid;
+        resolve();
       });
       void this.exited.then((exit) => {
         const stderr = Buffer.concat(this.bootStderr).toString('utf8').trim();
@@ -186,9 +295,14 @@ export class Sandbox {
     this.ready.catch(() => undefined); // callers that never await it must not see an unhandled rejection
   }
 
-  /** The sandbox process (not its launcher), once known. */
+  /** The runtime process (not its launcher, not bubblewrap), once ready. */
   get pid(): number | null {
-    return this.childPid;
+    return this.runtimePid;
+  }
+
+  /** The leader of the sandbox's process group, once started. */
+  get groupLeader(): number | null {
+    return this.leaderPid;
   }
 
   private readonly onBootStderr = (chunk: Buffer): void => {
@@ -197,28 +311,57 @@ export class Sandbox {
     this.bootStderrBytes += chunk.length;
   };
 
-  /** CPU the sandbox process has used so far, in ms (exact: the scheduler's own count). */
+  /**
+   * CPU the whole sandbox has used so far, in ms: its cgroup's count, or the scheduler's exact
+   * counts summed over the process tree (bubblewrap's processes included).
+   */
   cpuUsedMs(): number {
-    if (this.childPid === null) return 0;
+    if (this.cgroup) {
+      const fromCgroup = readCgroupCpuMs(this.cgroup);
+      if (fromCgroup !== null) return fromCgroup;
+    }
+    return this.leaderPid === null ? 0 : treeCpuMs(this.leaderPid);
+  }
+
+  /** CPU the runtime process alone has used so far, in ms (what pidusage sees of it). */
+  runtimeCpuMs(): number {
+    return this.runtimePid === null ? 0 : schedstatMs(this.runtimePid);
+  }
+
+  /** Samples the runtime's peak resident memory (VmHWM) from the trusted side. */
+  private samplePeak(): void {
+    if (this.runtimePid === null || this.ended) return;
     try {
-      const [runNs] = readFileSync(`/proc/${this.childPid}/schedstat`, 'latin1').split(' ');
-      return Number(runNs) / 1e6;
+      const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${this.runtimePid}/status`, 'latin1'));
+      if (match) this.sampledPeakKb = Math.max(this.sampledPeakKb, Number(match[1]));
     } catch {
-      return 0;
+      // gone
     }
   }
 
-  /** Kills the sandbox and everything in its process group, now. Safe to call at any time. */
+  /**
+   * Kills the sandbox and everything in its process group, now. Safe to call at any time. The
+   * runtime goes first, so that bubblewrap's init still reaps it (its usage reaches the report);
+   * the launcher is woken (the sandbox may have stopped it) and told to finish, and killed
+   * outright if it has not reported within two seconds.
+   */
   kill(): void {
     if (this.ended) return;
-    if (this.childPid !== null) {
+    this.samplePeak();
+    this.sampledCpuMs = Math.max(this.sampledCpuMs, this.cpuUsedMs());
+    for (const target of [this.runtimePid, this.leaderPid === null ? null : -this.leaderPid]) {
+      if (target === null) continue;
       try {
-        process.kill(-this.childPid, 'SIGKILL');
+        process.kill(target, 'SIGKILL');
       } catch {
         // already gone
       }
     }
-    this.terminateParent();
+    this.signalParent('SIGCONT');
+    this.signalParent('SIGTERM');
+    this.forceKill ??= setTimeout(() => this.signalParent('SIGKILL'), 2000);
+    this.forceKill.unref();
+    void this.exited.then(() => this.forceKill && clearTimeout(this.forceKill));
   }
 
   /** Hands the sandbox its one job and waits until the process has ended. */
@@ -253,6 +396,7 @@ export class Sandbox {
     this.stderr.on('data', collect(stderr));
 
     const started = performance.now();
+    const sampler = setInterval(() => this.samplePeak(), PEAK_SAMPLE_MS);
     const timer = setTimeout(() => {
       killedFor ??= 'timeout';
       this.kill();
@@ -263,6 +407,7 @@ export class Sandbox {
     const exit = await this.exited;
     const durationMs = performance.now() - started;
     clearTimeout(timer);
+    clearInterval(sampler);
     // The pipes close when the last holder in the (now killed) process group is gone.
     await Promise.all([whenEnded(this.stdout, 1000), whenEnded(this.stderr, 1000)]);
     return {
@@ -272,8 +417,10 @@ export class Sandbox {
       truncated,
       killedFor,
       durationMs,
-      cpuMs: Math.max(0, exit.cpuUs / 1000 - cpuBaseMs),
-      memoryBytes: exit.maxRssKb * 1024,
+      cpuMs: Math.max(0, Math.max((exit.cgroupCpuUs ?? exit.cpuUs) / 1000, this.sampledCpuMs) - cpuBaseMs),
+      // A process killed behind bubblewrap may never be waited for by anyone who reports its
+      // usage; the peak the worker sampled while it ran covers that case.
+      memoryBytes: Math.max(exit.maxRssKb, this.sampledPeakKb) * 1024,
     };
   }
 }

@@ -1,7 +1,7 @@
 import type { RunningSandbox } from '@corral/contracts';
 import { overBudget } from './budget';
 
-const sandbox: RunningSandbox = { slotId: 's', token: 't', pid: 1, cpuBaseMs: 30, cpuMs: 500, memoryMb: 64, startedAt: 0 };
+const sandbox: RunningSandbox = { slotId: 's', token: 't', pid: 1, pgid: 1, cpuBaseMs: 30, cpuMs: 500, memoryMb: 64, startedAt: 0 };
 const MiB = 1024 * 1024;
 
 describe('overBudget', () => {

@@ -2,10 +2,10 @@ import type { KillReason, RunningSandbox } from '@corral/contracts';
 
 /** One sample of a sandbox process. */
 export interface Sample {
-  /** CPU time since the process started, ms. */
+  /** CPU time since the sandbox started, ms (its cgroup's, or its runtime process's). */
   cpuMs: number;
-  /** Resident memory, bytes. */
-  rssBytes: number;
+  /** Resident memory, bytes; null when its cgroup enforces memory itself. */
+  rssBytes: number | null;
 }
 
 const MiB = 1024 * 1024;
@@ -19,6 +19,6 @@ export function overBudget(sandbox: RunningSandbox, sample: Sample, rssOverheadM
   const cpuUsed = sample.cpuMs - sandbox.cpuBaseMs;
   if (cpuUsed > sandbox.cpuMs) return { reason: 'cpu_limit', used: Math.round(cpuUsed), budget: sandbox.cpuMs };
   const rssBudget = (sandbox.memoryMb + rssOverheadMb) * MiB;
-  if (sample.rssBytes > rssBudget) return { reason: 'memory_limit', used: sample.rssBytes, budget: rssBudget };
+  if (sample.rssBytes !== null && sample.rssBytes > rssBudget) return { reason: 'memory_limit', used: sample.rssBytes, budget: rssBudget };
   return null;
 }

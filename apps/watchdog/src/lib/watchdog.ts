@@ -1,4 +1,5 @@
 import pidusage from 'pidusage';
+import { killCgroup, readCgroupCpuMs } from '@corral/cgroup';
 import type { WatchdogConfig } from '@corral/config';
 import type { RunningSandbox } from '@corral/contracts';
 import { Registry } from '@corral/registry';
@@ -8,25 +9,49 @@ import { overBudget, type Sample } from './budget';
 /** pidusage keeps an open /proc file per pid for this long after its last sample. */
 const SAMPLE_HISTORY_MS = 5000;
 
-async function sample(pid: number): Promise<Sample | null> {
+/**
+ * The sandbox's use so far: with a cgroup, the CPU of its whole process tree (its memory limit
+ * is the cgroup's own); without, the runtime process's CPU and resident memory (pidusage).
+ */
+async function sample(sandbox: RunningSandbox): Promise<Sample | null> {
+  if (sandbox.cgroup) {
+    const cpuMs = readCgroupCpuMs(sandbox.cgroup);
+    return cpuMs === null ? null : { cpuMs, rssBytes: null };
+  }
+  if (!(sandbox.pid > 0)) return null;
   try {
-    const stats = await pidusage(pid, { maxage: SAMPLE_HISTORY_MS });
+    const stats = await pidusage(sandbox.pid, { maxage: SAMPLE_HISTORY_MS });
     return { cpuMs: stats.ctime, rssBytes: stats.memory };
   } catch {
     return null; // the process ended between the registry read and the sample
   }
 }
 
-function killGroup(pid: number): void {
-  // The sandbox leads its own process group: kill the group so nothing it started survives.
-  for (const target of [-pid, pid]) {
+function signal(target: number, name: NodeJS.Signals): boolean {
+  try {
+    process.kill(target, name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Kills the real sandbox tree so that nothing can fork while it dies: its cgroup when it has one
+ * (v2 cgroup.kill, v1 freeze-kill-thaw); else its process group, stopped first, then killed.
+ */
+function killSandbox(sandbox: RunningSandbox): void {
+  if (sandbox.cgroup) {
     try {
-      process.kill(target, 'SIGKILL');
+      killCgroup(sandbox.cgroup);
       return;
     } catch {
-      // no such group: try the process itself
+      // the cgroup is gone or unwritable: fall back to signals
     }
   }
+  const group = sandbox.pgid > 0 ? sandbox.pgid : sandbox.pid;
+  if (signal(-group, 'SIGSTOP')) signal(-group, 'SIGKILL');
+  signal(sandbox.pid, 'SIGKILL');
 }
 
 export interface WatchdogHandle extends Running {
@@ -46,15 +71,14 @@ export async function startWatchdog(config: Readonly<WatchdogConfig>, log: Logge
   });
 
   async function check(sandbox: RunningSandbox): Promise<void> {
-    if (!(sandbox.pid > 0)) return;
-    const current = await sample(sandbox.pid);
+    const current = await sample(sandbox);
     if (!current) return;
     const verdict = overBudget(sandbox, current, config.rssOverheadMb);
     if (!verdict) return;
     // The reason goes to Redis first; if the job ended meanwhile, the token no longer matches and nothing is killed.
     if (!(await registry.recordKill(sandbox.slotId, sandbox.token, verdict.reason))) return;
-    killGroup(sandbox.pid);
-    log.info({ slot: sandbox.slotId, pid: sandbox.pid, ...verdict }, 'killed a sandbox over its budget');
+    killSandbox(sandbox);
+    log.info({ slot: sandbox.slotId, pid: sandbox.pid, cgroup: Boolean(sandbox.cgroup), ...verdict }, 'killed a sandbox over its budget');
   }
 
   async function tick(): Promise<void> {

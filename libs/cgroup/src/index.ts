@@ -1,0 +1,1 @@
+export { killCgroup, prepareCgroups, readCgroupCpuMs, type CgroupHost, type SandboxCgroup } from './cgroup';

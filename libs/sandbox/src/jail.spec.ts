@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { prepareJail, type JailSpec } from './jail';
+import { BOOTSTRAP_PATH, resolveSandboxNode, resolveSpawnHelper } from './paths';
+import { Sandbox } from './sandbox';
+
+/**
+ * Each OS layer must hold on its own when the layers above it fail. These tests turn Node's
+ * permission model off and give the sandbox one OS layer at a time, then try what the
+ * permission model would otherwise have stopped. They need root (as CI has).
+ */
+const root = process.getuid?.() === 0;
+const describeAsRoot = root ? describe : describe.skip;
+if (!root) console.warn('jail.spec: skipped, the OS layers need root (CI runs as root)');
+
+const jail = prepareJail({
+  mode: 'auto',
+  hostId: `jailspec-${process.pid}`,
+  nodePath: resolveSandboxNode(),
+  bootstrapPath: BOOTSTRAP_PATH,
+  uidBase: 200_000,
+  useCgroups: root,
+  pidsMax: 32,
+  tmpMb: 1,
+  nprocMax: 64,
+});
+let cwd: string;
+let sequence = 0;
+beforeAll(() => {
+  cwd = mkdtempSync(join(tmpdir(), 'corral-jail-spec-'));
+});
+afterAll(() => {
+  rmSync(cwd, { recursive: true, force: true });
+  jail.release();
+});
+
+type Layer = 'bwrap' | 'uid' | 'cgroup';
+
+/** Runs `code` without the permission model, inside exactly one OS layer. */
+async function runWithOnly(layer: Layer, code: string, memoryLimitMb = 256) {
+  const full = jail.spec(3, `jailspec-${(sequence += 1)}`, memoryLimitMb);
+  const only: JailSpec =
+    layer === 'bwrap' ? { bwrap: full.bwrap! } : layer === 'uid' ? { uid: full.uid!, gid: full.gid!, rlimits: full.rlimits! } : { cgroup: full.cgroup! };
+  const sandbox = new Sandbox({
+    nodePath: resolveSandboxNode(),
+    helperPath: resolveSpawnHelper(),
+    bootstrapPath: BOOTSTRAP_PATH,
+    heapMb: 128,
+    cwd,
+    rlimits: { core: 0, fsize: 0, nofile: 512 },
+    jail: only,
+    permissionModel: false,
+  });
+  await sandbox.ready;
+  const result = await sandbox.run({ code, args: [], stdin: '', timeoutMs: 10_000, maxOutputBytes: 1 << 20 });
+  return { ...result, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+}
+
+const attempt = (label: string, expr: string): string =>
+  `try { const v = (${expr}); console.log(${JSON.stringify(label)}, 'ALLOWED', typeof v === 'string' ? v.slice(0, 40) : v); } catch (e) { console.log(${JSON.stringify(label)}, e.code || e.message); }`;
+
+describeAsRoot('OS layers, each on its own (permission model off)', () => {
+  let server: Server;
+  let port: number;
+  let connections = 0;
+  beforeAll(async () => {
+    server = createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as { port: number }).port;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('bubblewrap alone: a filesystem of the runtime only, read-only, its own pid and network namespaces', async () => {
+    const r = await runWithOnly(
+      'bwrap',
+      [
+        "console.log('root', require('fs').readdirSync('/').sort().join(' '))",
+        attempt('shadow', "require('fs').readFileSync('/etc/shadow', 'utf8')"),
+        attempt('repo', `require('fs').readdirSync(${JSON.stringify(join(__dirname, '..'))})`),
+        attempt('write-root', "require('fs').writeFileSync('/owned', 'x')"),
+        "console.log('pids', require('fs').readdirSync('/proc').filter((n) => /^\\d+$/.test(n)).length)",
+        `require('net').connect(${port}, '127.0.0.1').on('connect', () => console.log('net ALLOWED')).on('error', (e) => console.log('net', e.code))`,
+      ].join('\n'),
+    );
+    expect(r.stdout).toMatch(/^root dev lib lib64 proc sandbox tmp( usr)?$/m);
+    expect(r.stdout).not.toContain('ALLOWED');
+    expect(r.stdout).toMatch(/^shadow ENOENT$/m);
+    expect(r.stdout).toMatch(/^repo ENOENT$/m);
+    expect(r.stdout).toMatch(/^write-root EROFS$/m);
+    expect(r.stdout).toMatch(/^pids [12]$/m); // bubblewrap's init and the runtime: nothing of the host
+    expect(r.stdout).toMatch(/^net (ENETUNREACH|ECONNREFUSED|EACCES)$/m);
+    expect(connections).toBe(0);
+  });
+
+  it('a uid of its own alone: no root files, no signals to the worker, no file growth', async () => {
+    const r = await runWithOnly(
+      'uid',
+      [
+        "console.log('uid', process.getuid(), process.getgid(), 'groups', process.getgroups().filter((g) => g !== process.getgid()).length)",
+        attempt('shadow', "require('fs').readFileSync('/etc/shadow', 'utf8')"),
+        attempt('signal', `process.kill(${process.pid}, 'SIGTERM')`),
+        attempt('setuid', 'process.setuid(0)'),
+      ].join('\n'),
+    );
+    expect(r.stdout).toMatch(/^uid 200003 200003 groups 0$/m);
+    expect(r.stdout).not.toContain('ALLOWED');
+    expect(r.stdout).toMatch(/^shadow EACCES$/m);
+    expect(r.stdout).toMatch(/^signal EPERM$/m);
+    expect(r.stdout).toMatch(/^setuid EPERM$/m);
+  });
+
+  it('a cgroup alone: a fork bomb meets pids.max, off-heap memory meets the memory limit', async () => {
+    const bomb = await runWithOnly(
+      'cgroup',
+      `const { spawn } = require('child_process'); let ok = 0, failed = 0;
+       for (let i = 0; i < 200; i += 1) { try { const c = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 3000)']); c.on('error', () => failed++); ok++; } catch (e) { failed++; } }
+       setTimeout(() => { console.log('spawned', ok, 'failed', failed); process.exit(0); }, 1500);`,
+    );
+    expect(bomb.stderr + bomb.stdout).toMatch(/EAGAIN|failed [1-9]/);
+    const hog = await runWithOnly('cgroup', 'const keep = []; for (;;) keep.push(Buffer.alloc(16 * 1024 * 1024, 1));', 96);
+    expect(hog.exit.oomKilled).toBe(true);
+    expect(hog.exit.signal).toBe('SIGKILL');
+  });
+});

@@ -1,0 +1,209 @@
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { prepareCgroups, type CgroupHost, type SandboxCgroup } from '@corral/cgroup';
+
+/** Paths as the sandbox sees them inside bubblewrap. */
+export const JAILED_NODE = '/sandbox/node';
+export const JAILED_BOOTSTRAP = '/sandbox/bootstrap.cjs';
+export const JAILED_CWD = '/sandbox';
+
+/** How one sandbox is jailed beyond the permission model; every part is optional. */
+export interface JailSpec {
+  /** Run inside bubblewrap: new user, mount, pid, ipc, uts, net and cgroup namespaces. */
+  bwrap?: { path: string; libraries: readonly string[]; tmpBytes: number };
+  /** Run as this uid/gid (the worker must be root). */
+  uid?: number;
+  gid?: number;
+  /** A cgroup of its own, with limits written before the sandbox joins it. */
+  cgroup?: { cg: SandboxCgroup; limits: [string, string][]; reports: [string, string][] };
+  /** rlimits beyond the baseline (nproc needs a uid of the sandbox's own). */
+  rlimits?: Readonly<Record<string, number>>;
+}
+
+export interface JailRequest {
+  /** off: the skeleton's layers only (permission model, empty env, rlimits, own session). */
+  mode: 'auto' | 'off';
+  hostId: string;
+  nodePath: string;
+  bootstrapPath: string;
+  bwrapPath?: string;
+  /** Sandboxes of slot i run as uid/gid uidBase + i (root only). */
+  uidBase: number;
+  useCgroups: boolean;
+  pidsMax: number;
+  tmpMb: number;
+  /** Processes per sandbox uid (RLIMIT_NPROC, counts threads). */
+  nprocMax: number;
+}
+
+/** What this host can give sandboxes, decided once at start-up. */
+export interface PreparedJail {
+  /** One line per layer: on, or off and why; the worker logs it once. */
+  layers: Record<string, string>;
+  /** The jail for one sandbox. */
+  spec(slotIndex: number, name: string, memoryLimitMb: number): JailSpec;
+  /**
+   * Removes cgroups left by sandboxes of workers that are gone (their pid is in the name:
+   * `<anything>-<worker pid>-<n>`); returns how many.
+   */
+  sweep(): number;
+  /** Removes this host's cgroup folders (at shutdown). */
+  release(): void;
+  /** Turns bubblewrap off (after a failed probe), saying why. */
+  withoutNamespaces(reason: string): PreparedJail;
+}
+
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(delimiter)) {
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** The shared libraries a binary loads (ldd), so that bubblewrap can show it those alone. */
+export function sharedLibraries(binary: string): string[] {
+  const text = execFileSync('ldd', [binary], { encoding: 'utf8' });
+  const libs = new Set<string>();
+  for (const line of text.split('\n')) {
+    const match = /(\/\S+)\s+\(0x/.exec(line);
+    if (match?.[1]) libs.add(match[1]);
+  }
+  return [...libs];
+}
+
+/** bubblewrap's arguments for one sandbox, up to and including `--`. */
+export function bwrapArgs(spec: NonNullable<JailSpec['bwrap']>, nodePath: string, bootstrapPath: string): string[] {
+  return [
+    '--unshare-user',
+    '--unshare-ipc',
+    '--unshare-pid',
+    '--unshare-net',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    '--disable-userns',
+    '--die-with-parent',
+    '--clearenv',
+    '--cap-drop',
+    'ALL',
+    '--hostname',
+    'sandbox',
+    '--ro-bind',
+    nodePath,
+    JAILED_NODE,
+    '--ro-bind',
+    bootstrapPath,
+    JAILED_BOOTSTRAP,
+    ...spec.libraries.flatMap((lib) => ['--ro-bind', lib, lib]),
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--size',
+    String(spec.tmpBytes),
+    '--tmpfs',
+    '/tmp',
+    '--remount-ro',
+    '/',
+    '--chdir',
+    JAILED_CWD,
+    '--',
+  ];
+}
+
+/** Decides, once, which layers this host can give every sandbox. */
+export function prepareJail(request: JailRequest): PreparedJail {
+  const layers: Record<string, string> = {
+    'permission model': 'on (--permission, read access to the bootstrap only)',
+    environment: 'empty',
+    rlimits: 'core 0, fsize 0, nofile 512',
+  };
+  if (request.mode === 'off') {
+    for (const layer of ['uid', 'namespaces', 'cgroups']) layers[layer] = 'off (CORRAL_SANDBOX_JAIL=off)';
+    return fixed(layers, () => ({}), null);
+  }
+  const root = process.getuid?.() === 0;
+
+  const bwrapPath = request.bwrapPath ?? findOnPath('bwrap');
+  let bwrap: JailSpec['bwrap'];
+  if (!bwrapPath) {
+    layers['namespaces'] = 'off: bubblewrap is not installed (apt-get install -y bubblewrap)';
+  } else {
+    let libraries: string[];
+    try {
+      libraries = sharedLibraries(request.nodePath);
+    } catch {
+      libraries = ['/lib', '/lib64', '/usr/lib'].filter((dir) => {
+        try {
+          accessSync(dir);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    }
+    bwrap = { path: bwrapPath, libraries, tmpBytes: request.tmpMb * 1024 * 1024 };
+    layers['namespaces'] = `bubblewrap (${bwrapPath}): user, mount, pid, ipc, uts, net, cgroup; read-only root of the runtime and ${libraries.length} libraries; ${request.tmpMb} MiB /tmp`;
+  }
+
+  let cgroups: CgroupHost = { ok: false, reason: 'off (CORRAL_CGROUPS=off)' };
+  if (request.useCgroups) cgroups = root ? prepareCgroups(request.hostId) : { ok: false, reason: 'not root' };
+  layers['cgroups'] = cgroups.ok ? `${cgroups.describe}: memory, pids ${request.pidsMax}, CPU accounting` : `off: ${cgroups.reason}`;
+  layers['uid'] = root ? `uid/gid ${request.uidBase} + slot index, no supplementary groups, no new privileges` : 'off: not root (sandboxes run as the worker user)';
+  if (root) layers['rlimits'] += `, nproc ${request.nprocMax}`;
+
+  const spec = (slotIndex: number, name: string, memoryLimitMb: number): JailSpec => {
+    const result: JailSpec = {};
+    if (bwrap) result.bwrap = bwrap;
+    if (root) {
+      result.uid = request.uidBase + slotIndex;
+      result.gid = request.uidBase + slotIndex;
+      result.rlimits = { nproc: request.nprocMax };
+    }
+    if (cgroups.ok) {
+      const cg = cgroups.sandbox(name);
+      result.cgroup = { cg, limits: cgroups.limits(cg, memoryLimitMb * 1024 * 1024, request.pidsMax), reports: cgroups.reports(cg) };
+    }
+    return result;
+  };
+  return fixed(layers, spec, cgroups.ok ? cgroups : null);
+}
+
+/** True when the worker named in a sandbox cgroup's name (`…-<pid>-<n>`) is no longer running. */
+function ofDeadWorker(name: string): boolean {
+  const pid = Number(/-(\d+)-\d+$/.exec(name)?.[1]);
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+function fixed(
+  layers: Record<string, string>,
+  spec: PreparedJail['spec'],
+  cgroups: { sweep(isStale?: (name: string) => boolean): number; release(): void } | null,
+): PreparedJail {
+  return {
+    layers,
+    spec,
+    sweep: () => cgroups?.sweep(ofDeadWorker) ?? 0,
+    release: () => cgroups?.release(),
+    withoutNamespaces(reason) {
+      const withoutBwrap: PreparedJail['spec'] = (...args) => {
+        const withBwrap = spec(...args);
+        delete withBwrap.bwrap;
+        return withBwrap;
+      };
+      return fixed({ ...layers, namespaces: `off: ${reason}` }, withoutBwrap, cgroups);
+    },
+  };
+}
