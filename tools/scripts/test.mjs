@@ -1,6 +1,6 @@
 // `npm test`: every project's tests (unit, integration, end-to-end), then one line with the
 // totals over all projects: "N passed, N failed". Installs what the tests need when missing
-// (redis-server; a C compiler for the sandbox launcher) where it can, and says what to run
+// (redis-server; a C compiler for the sandbox launcher; bubblewrap) where it can, and says what to run
 // where it cannot.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -20,6 +20,7 @@ function has(command) {
 const NEEDS = [
   ['redis-server', 'redis-server'],
   ['cc', 'gcc'],
+  ['bwrap', 'bubblewrap'],
 ];
 
 function ensureTools() {

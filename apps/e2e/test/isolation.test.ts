@@ -1,7 +1,10 @@
-import { randomLoopbackBase, startStack, type Stack } from '@corral/devkit';
-import { execute } from './helpers';
+import { randomLoopbackBase, startStack, waitFor, type Stack } from '@corral/devkit';
+import { execute, pool } from './helpers';
 
-/** One slot and a short queue deadline: every execution lands on the same slot, one after another. */
+/**
+ * One slot and a queue deadline that is short (1.5 s) but longer than a sandbox boot: every
+ * execution lands on the same slot, one after another.
+ */
 let stack: Stack;
 
 beforeAll(async () => {
@@ -9,7 +12,7 @@ beforeAll(async () => {
     slots: 1,
     loopbackBase: randomLoopbackBase(),
     output: 'ignore',
-    env: { LOG_LEVEL: 'warn', CORRAL_QUEUE_TIMEOUT_MS: '300' },
+    env: { LOG_LEVEL: 'warn', CORRAL_QUEUE_TIMEOUT_MS: '1500' },
   });
 });
 afterAll(async () => {
@@ -26,8 +29,9 @@ describe('a fresh sandbox for every execution', () => {
   });
 
   it('answers 503 with Retry-After when the pool stays full past the queue deadline', async () => {
-    const long = execute(stack.url, { code: 'setTimeout(() => console.log("done"), 1500)' });
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor('the slot to be idle', async () => (await pool(stack.url)).idle === 1);
+    const long = execute(stack.url, { code: 'setTimeout(() => console.log("done"), 3000)' });
+    await waitFor('the slot to be busy', async () => (await pool(stack.url)).busy === 1);
     const extra = await Promise.all([1, 2, 3].map(() => execute(stack.url, { code: '1' })));
     for (const answer of extra) {
       expect(answer.status).toBe(503);

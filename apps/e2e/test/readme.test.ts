@@ -40,7 +40,7 @@ it('the quick-start curl example, run against npm start, gives the shown result'
   start.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   start.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   await waitFor('npm start to be ready', () => log.includes('Ctrl-C stops everything') || (start!.exitCode !== null && Promise.reject(new Error(log))), {
-    timeoutMs: 120_000,
+    timeoutMs: 180_000, // npm start builds first
     intervalMs: 100,
   });
   expect(log).toMatch(/-> 200 \{"id":"[^"]+","status":"ok",.*"stdout":"hello from corral 42\\n"/);
@@ -62,4 +62,4 @@ it('the quick-start curl example, run against npm start, gives the shown result'
   await waitFor('the launcher to finish', () => log.includes('corral: stopped'), { timeoutMs: 30_000 });
   expect(log).not.toMatch(/second signal|shutdown failed|exited unexpectedly/);
   await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
-});
+}, 240_000);

@@ -42,6 +42,22 @@ export interface WorkerConfig extends CommonConfig {
   /** How often the worker re-reads its slot inventory (it also reacts to netprov's events). */
   inventoryPollMs: number;
   shutdownGraceMs: number;
+  /** The OS layers around sandboxes: auto (every layer this host allows) or off (permission model, env and rlimits only). */
+  sandboxJail: 'auto' | 'off';
+  /** bubblewrap binary; unset: `bwrap` on PATH. */
+  bwrapPath: string | undefined;
+  /** Sandboxes of slot i run as uid/gid uidBase + i (when the worker is root). */
+  sandboxUidBase: number;
+  /** A cgroup per sandbox (when root): auto or off. */
+  cgroups: 'auto' | 'off';
+  /** Processes and threads one sandbox may have (cgroup pids.max). */
+  sandboxPidsMax: number;
+  /** RLIMIT_NPROC for a sandbox's uid (counts threads; needs a uid of its own). */
+  sandboxNprocMax: number;
+  /** Size of the sandbox's private /tmp. */
+  sandboxTmpMb: number;
+  /** Resident memory a sandbox may use beyond its job's memoryMb: the runtime's own footprint. */
+  rssOverheadMb: number;
 }
 
 export interface WatchdogConfig extends CommonConfig {
@@ -118,7 +134,19 @@ export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
     bootConcurrency: r.int('CORRAL_BOOT_CONCURRENCY', 4, { min: 1, max: 256 }),
     inventoryPollMs: r.int('CORRAL_INVENTORY_POLL_MS', 5000, { min: 100 }),
     shutdownGraceMs: r.int('CORRAL_SHUTDOWN_GRACE_MS', 30_000, { min: 0 }),
+    sandboxJail: r.oneOf('CORRAL_SANDBOX_JAIL', ['auto', 'off'] as const, 'auto'),
+    bwrapPath: r.optionalString('CORRAL_BWRAP'),
+    sandboxUidBase: r.int('CORRAL_SANDBOX_UID_BASE', 200_000, { min: 1000, max: 4_000_000_000 }),
+    cgroups: r.oneOf('CORRAL_CGROUPS', ['auto', 'off'] as const, 'auto'),
+    sandboxPidsMax: r.int('CORRAL_SANDBOX_PIDS', 64, { min: 16, max: 100_000 }),
+    sandboxNprocMax: r.int('CORRAL_SANDBOX_NPROC', 64, { min: 16, max: 100_000 }),
+    sandboxTmpMb: r.int('CORRAL_SANDBOX_TMP_MB', 16, { min: 1, max: 65_536 }),
+    rssOverheadMb: rssOverheadMb(r),
   });
+}
+
+function rssOverheadMb(r: EnvReader): number {
+  return r.int('CORRAL_RSS_OVERHEAD_MB', 96, { min: 0, max: 65_536 });
 }
 
 /** @throws ConfigError listing every invalid variable */
@@ -127,7 +155,7 @@ export function loadWatchdogConfig(env: Env): Readonly<WatchdogConfig> {
   return r.done({
     ...common(r),
     sampleMs: r.int('CORRAL_SAMPLE_MS', 100, { min: 10, max: 60_000 }),
-    rssOverheadMb: r.int('CORRAL_RSS_OVERHEAD_MB', 96, { min: 0, max: 65_536 }),
+    rssOverheadMb: rssOverheadMb(r),
   });
 }
 

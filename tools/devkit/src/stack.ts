@@ -47,7 +47,8 @@ const DEFAULT_LOOPBACK_BASE = '127.77.0.1';
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const slots = options.slots ?? 4;
   const prefix = options.prefix ?? randomPrefix('corral');
-  const hostId = options.hostId ?? 'local';
+  // A host id of its own: stacks side by side (tests) must not share host-scoped state.
+  const hostId = options.hostId ?? `local-${randomBytes(3).toString('hex')}`;
   const loopbackBase = options.loopbackBase ?? DEFAULT_LOOPBACK_BASE;
   const port = options.port || (await freePort());
   const workerPort = options.workerPort || (await freePort(loopbackBase));

@@ -4,7 +4,7 @@ import { decideStatus, toExecutionResult } from './outcome';
 function run(overrides: Partial<Omit<RunResult, 'exit'>> & { exit?: Partial<RunResult['exit']> } = {}): RunResult {
   const { exit, ...rest } = overrides;
   return {
-    exit: { exitCode: 0, signal: null, cpuUs: 1000, maxRssKb: 40_000, ...exit },
+    exit: { exitCode: 0, signal: null, cpuUs: 1000, maxRssKb: 40_000, oomKilled: false, cgroupCpuUs: null, ...exit },
     stdout: Buffer.from('out'),
     stderr: Buffer.from(''),
     truncated: false,
@@ -30,9 +30,10 @@ describe('decideStatus', () => {
     expect(decideStatus(run({ killedFor: 'output_limit', truncated: true }), null)).toBe('output_limit');
   });
 
-  it("recognises V8's heap-limit abort, and only an abort", () => {
+  it("recognises the cgroup's OOM kill and V8's heap-limit abort, and only an abort", () => {
     const oom = Buffer.from('FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory');
     expect(decideStatus(run({ exit: { exitCode: null, signal: 'SIGABRT' }, stderr: oom }), null)).toBe('memory_limit');
+    expect(decideStatus(run({ exit: { exitCode: null, signal: 'SIGKILL', oomKilled: true } }), null)).toBe('memory_limit');
     // code that merely prints the words has not run out of memory
     expect(decideStatus(run({ exit: { exitCode: 1 }, stderr: oom }), null)).toBe('error');
   });

@@ -11,12 +11,13 @@ function diedOfHeapLimit(run: RunResult): boolean {
 
 /**
  * What became of a job: a budget this side enforced wins, then the reason the watchdog
- * recorded before its kill, then the runtime's own heap-limit abort, then the exit code.
+ * recorded before its kill, then the cgroup's OOM kill or the runtime's own heap-limit abort,
+ * then the exit code.
  */
 export function decideStatus(run: RunResult, watchdogReason: KillReason | null): ExecutionStatus {
   if (run.killedFor) return run.killedFor;
   if (watchdogReason) return watchdogReason;
-  if (diedOfHeapLimit(run)) return 'memory_limit';
+  if (run.exit.oomKilled || diedOfHeapLimit(run)) return 'memory_limit';
   return run.exit.exitCode === 0 ? 'ok' : 'error';
 }
 

@@ -23,10 +23,24 @@ export interface SlotRunnerDeps {
   registry: Registry;
   config: Readonly<WorkerConfig>;
   log: Logger;
-  /** Starts a sandbox process with the given heap limit. */
-  startSandbox: (heapMb: number) => Sandbox;
+  /** Starts a sandbox process for the slot with this index, with the given heap limit. */
+  startSandbox: (slotIndex: number, heapMb: number) => Sandbox;
   /** Limits how many sandboxes boot at once. */
   bootGate: <T>(task: () => Promise<T>) => Promise<T>;
+}
+
+/** What the watchdog needs to know of the sandbox running a job: which process, which cgroup, what CPU it had. */
+function watchdogEntry(sandbox: Sandbox | null, entry: RunningSandbox): RunningSandbox {
+  if (!sandbox) return entry;
+  const { cgroup } = sandbox;
+  return {
+    ...entry,
+    pid: sandbox.pid ?? 0,
+    pgid: sandbox.groupLeader ?? 0,
+    // The watchdog samples the cgroup when there is one, else the runtime process alone.
+    cpuBaseMs: cgroup ? sandbox.cpuUsedMs() : sandbox.runtimeCpuMs(),
+    ...(cgroup ? { cgroup } : {}),
+  };
 }
 
 /** Lease on a running job: its wall limit plus room for the answer and the next boot. */
@@ -49,12 +63,15 @@ export class SlotRunner {
   private closed = false;
   private readonly log: Logger;
   private readonly bodyLimit: number;
+  /** The slot's index on this host (`<host>:<index>`): it picks the sandbox uid. */
+  private readonly index: number;
 
   constructor(
     readonly slot: SlotRecord,
     private readonly deps: SlotRunnerDeps,
   ) {
     this.log = deps.log.child({ slot: slot.id });
+    this.index = Number(slot.id.slice(slot.id.lastIndexOf(':') + 1)) || 0;
     const l = deps.config.limits;
     // JSON escaping can make a byte six; the router has already checked the real limits.
     this.bodyLimit = (l.maxCodeBytes + l.maxStdinBytes + l.maxArgs * l.maxArgBytes) * 6 + 65_536;
@@ -92,7 +109,7 @@ export class SlotRunner {
         await registry.setSlotState(config.hostId, this.slot.id, 'booting', heldToken);
         heldToken = '';
         const sandbox = await this.deps.bootGate(async () => {
-          const started = this.deps.startSandbox(config.limits.defaultMemoryMb);
+          const started = this.deps.startSandbox(this.index, config.limits.defaultMemoryMb);
           await started.ready;
           return started;
         });
@@ -155,15 +172,16 @@ export class SlotRunner {
     const { registry, config } = this.deps;
     const log = this.log.child({ requestId: id });
     let sandbox = this.warm;
-    const entry: RunningSandbox = {
+    const entry = watchdogEntry(sandbox, {
       slotId: this.slot.id,
       token,
-      pid: sandbox?.pid ?? 0,
-      cpuBaseMs: sandbox?.cpuUsedMs() ?? 0,
+      pid: 0,
+      pgid: 0,
+      cpuBaseMs: 0,
       cpuMs: job.cpuMs,
       memoryMb: job.memoryMb,
       startedAt: Date.now(),
-    };
+    });
     const started = await registry.startJob(config.hostId, entry, job.timeoutMs + JOB_LEASE_GRACE_MS);
     if (started !== 'started') {
       log.warn({ outcome: started }, 'job refused');
@@ -175,9 +193,9 @@ export class SlotRunner {
       if (!sandbox || sandbox.pid === null || job.memoryMb !== config.limits.defaultMemoryMb) {
         // No warm sandbox fits (another heap limit, or it died): boot one for this job.
         sandbox?.kill();
-        sandbox = this.deps.startSandbox(job.memoryMb);
+        sandbox = this.deps.startSandbox(this.index, job.memoryMb);
         await sandbox.ready;
-        await registry.updateRunning(config.hostId, { ...entry, pid: sandbox.pid ?? 0, cpuBaseMs: sandbox.cpuUsedMs() });
+        await registry.updateRunning(config.hostId, watchdogEntry(sandbox, entry));
       }
       const current = sandbox;
       this.active = current;
@@ -218,9 +236,11 @@ export class SlotRunner {
         await this.job;
       }
     }
-    this.warm?.kill();
+    const warm = this.warm;
     this.warm = null;
+    warm?.kill();
     await this.replenishing;
+    await warm?.exited; // its launcher removes its cgroup once everything in it has ended
     this.server.closeAllConnections();
     await stopped;
     await registry.setSlotState(config.hostId, this.slot.id, 'dead', this.jobToken).catch(() => undefined);

@@ -7,6 +7,7 @@ import { Registry } from '@corral/registry';
 import { BOOTSTRAP_PATH, resolveSandboxNode, resolveSpawnHelper, Sandbox } from '@corral/sandbox';
 import { runLoop, type Logger, type Running } from '@corral/service';
 import { concurrencyGate } from './gate';
+import { prepareWorkerJail } from './jail';
 import { SlotRunner } from './slot-runner';
 
 export interface WorkerHandle extends Running {
@@ -40,12 +41,13 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
 
   /** Baseline OS limits for every sandbox: no core dumps, no file growth, bounded descriptors. */
   const rlimits = { core: 0, fsize: 0, nofile: 512 };
+  const { jail, options } = await prepareWorkerJail(config, { nodePath, helperPath, bootstrapPath: BOOTSTRAP_PATH, cwd: workdir, rlimits }, log);
   const deps = {
     registry,
     config,
     log,
     bootGate,
-    startSandbox: (heapMb: number) => new Sandbox({ nodePath, helperPath, bootstrapPath: BOOTSTRAP_PATH, heapMb, cwd: workdir, rlimits }),
+    startSandbox: (slotIndex: number, heapMb: number) => new Sandbox(options(slotIndex, heapMb)),
   };
 
   async function serve(slot: SlotRecord): Promise<void> {
@@ -108,6 +110,7 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
       await Promise.all([...runners.values()].map((r) => r.close(config.shutdownGraceMs)));
       runners.clear();
       await registry.close();
+      jail.release();
       rmSync(workdir, { recursive: true, force: true });
     },
   };
