@@ -1,0 +1,137 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { expectContained, expectHealthy, listOrEmpty, program, REPO, run, startHostile, type Hostile } from './helpers';
+
+/** The permission model's edges: path traversal, its own flags, V8 flags, diagnostics written to disk. */
+let h: Hostile;
+beforeAll(async () => {
+  h = await startHostile();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+/** The bootstrap path as the sandbox was given it (it differs inside a jail). */
+const BOOT = "const BOOT = process.execArgv.find((a) => a.startsWith('--allow-fs-read=')).slice('--allow-fs-read='.length); const BOOT_DIR = require('node:path').dirname(BOOT);";
+const fs = "const fs = require('node:fs');";
+
+/** Diagnostics files a program may have written into /tmp or a sandbox folder since `since`. */
+function diagnosticsWritten(since: Set<string>): string[] {
+  const names = readdirSync('/tmp').filter((name) => !since.has(name) && /^(report\..*\.json|Heap\..*\.heapsnapshot)$/.test(name));
+  const inSandboxDirs = h.sandboxDirs.flatMap((dir) => listOrEmpty(dir).map((name) => join(dir, name)));
+  return [...names.map((name) => join('/tmp', name)), ...inSandboxDirs];
+}
+
+describe('the permission model holds at its edges', () => {
+  it('symlink and ../ traversal: /proc/self/root, /proc/self/cwd, execPath/../../.., the bootstrap/../..', async () => {
+    const a = await run(h, program(`${fs} ${BOOT}
+      for (const p of ['/proc/self/root/etc/passwd', '/proc/self/cwd/../../../../etc/passwd', '/proc/1/root/etc/shadow', '/proc/self/fd/../../../../etc/passwd', '/proc/self/maps',
+        process.execPath + '/../../../etc/shadow', process.execPath + '/../../../../../../../etc/passwd', BOOT + '/../../../../apps/worker/dist/main.js',
+        BOOT_DIR + '/../native/corral-spawn.c', BOOT_DIR + '/./../../../package.json', BOOT + '/..', BOOT + '\\0/../../etc/passwd'])
+        attempt('readFileSync(' + p + ')', () => fs.readFileSync(p));
+      attempt('readFileSync(new URL("file:///etc/passwd"))', () => fs.readFileSync(new URL('file:///etc/passwd')));
+      attempt('readFileSync(Buffer "/etc/passwd")', () => fs.readFileSync(Buffer.from('/etc/passwd')));
+      attempt('chdir("/etc") then readFileSync("passwd")', () => { process.chdir('/etc'); return fs.readFileSync('passwd'); });
+    `));
+    expectContained(a, ['ok'], 15);
+  });
+
+  it("the bootstrap's sibling files and the repository", async () => {
+    const a = await run(h, program(`${fs} ${BOOT}
+      attempt('readdirSync(<bootstrap folder>)', () => fs.readdirSync(BOOT_DIR).join());
+      attempt('readdirSync(<repo>)', () => fs.readdirSync(${JSON.stringify(REPO)}).join());
+      for (const p of ['package.json', '.git/config', 'apps/worker/dist/main.js', 'tools/devkit/src/stack.ts', 'libs/sandbox/native/corral-spawn.c'])
+        attempt('readFileSync(<repo>/' + p + ')', () => fs.readFileSync(${JSON.stringify(REPO)} + '/' + p));
+    `));
+    expectContained(a, ['ok'], 7);
+  });
+
+  it('every fs API refuses a path outside the allow-list, and none reveals existence', async () => {
+    const a = await run(h, program(`${fs}
+      (async () => {
+        await attemptAsync('fs.promises.readFile', () => fs.promises.readFile('/etc/passwd'));
+        await attemptAsync('fs.createReadStream', () => new Promise((ok, no) => fs.createReadStream('/etc/passwd').on('data', ok).on('error', no)));
+        for (const [name, f] of Object.entries({ openSync: () => fs.openSync('/etc/passwd', 'r'), readdirSync: () => fs.readdirSync('/').join(), opendirSync: () => fs.opendirSync('/etc'),
+          statSync: () => fs.statSync('/etc/shadow'), lstatSync: () => fs.lstatSync('/etc/shadow'), accessSync: () => fs.accessSync('/etc/shadow') || 'accessible',
+          realpathSync: () => fs.realpathSync('/proc/self/root/etc'), readlinkSync: () => fs.readlinkSync('/proc/self/cwd'), watch: () => fs.watch('/etc').close() || 'watching',
+          globSync: () => { const found = fs.globSync('/etc/*'); if (found.length === 0) throw Object.assign(new Error('nothing'), { code: 'NOTHING_FOUND' }); return found.join(); }, statfsSync: () => fs.statfsSync('/') }))
+          attempt('fs.' + name, f);
+        attempt('fs.existsSync("/etc/passwd") is true', () => { if (!fs.existsSync('/etc/passwd')) throw Object.assign(new Error('false'), { code: 'FALSE' }); return true; });
+      })();
+    `));
+    expectContained(a, ['ok'], 14);
+  });
+
+  it('process.permission.has grants nothing beyond the bootstrap', async () => {
+    const a = await run(h, program(`${BOOT}
+      const has = (scope, ref) => { try { return process.permission.has(scope, ref); } catch (e) { return __code(e); } };
+      console.log('bootstrap readable: ' + has('fs.read', BOOT));
+      for (const [scope, ref] of [['fs.read', '/'], ['fs.read', '/etc/shadow'], ['fs.read', ${JSON.stringify(REPO)}], ['fs.read', BOOT_DIR + '/'], ['fs.read'], ['fs.write'],
+        ['fs.write', '/tmp'], ['fs.write', BOOT], ['child'], ['worker'], ['wasi'], ['inspector'], ['addon']])
+        escapedIf('permission.has(' + scope + (ref ? ', ' + ref : '') + ')', has(scope, ref) === true, String(has(scope, ref)));
+    `));
+    expectContained(a, ['ok'], 13);
+  });
+
+  it('--allow-* through process.execArgv, process.argv and NODE_OPTIONS changes nothing', async () => {
+    const a = await run(h, program(`${fs}
+      process.execArgv.push('--allow-fs-read=*', '--allow-fs-write=*', '--allow-child-process', '--allow-worker', '--allow-addons');
+      process.argv.push('--allow-fs-read=*');
+      process.env.NODE_OPTIONS = '--allow-fs-read=* --allow-child-process';
+      attempt('readFileSync("/etc/passwd") after the tricks', () => fs.readFileSync('/etc/passwd'));
+      attempt('writeFileSync(/tmp) after the tricks', () => fs.writeFileSync(${JSON.stringify(`/tmp/${h.state.runId}-argv`)}, 'x'));
+      attempt("spawnSync('id') after the tricks", () => require('node:child_process').spawnSync('id'));
+      attempt('fork() with --allow-fs-read=*', () => require('node:child_process').fork('/etc/passwd', [], { execArgv: ['--allow-fs-read=*'] }));
+      attempt('new Worker() with --allow-fs-read=*', () => new (require('node:worker_threads').Worker)('1', { eval: true, execArgv: ['--allow-fs-read=*'] }));
+      escapedIf('process.permission.has(fs.read, /etc/passwd) after the tricks', process.permission.has('fs.read', '/etc/passwd'));
+    `));
+    expectContained(a, ['ok'], 6);
+    expect(existsSync(`/tmp/${h.state.runId}-argv`)).toBe(false);
+  });
+
+  it("v8.setFlagsFromString('--allow-natives-syntax') does not make natives available", async () => {
+    const a = await run(h, program(`
+      try { require('node:v8').setFlagsFromString('--allow-natives-syntax'); console.log('flag set'); } catch (e) { console.log('flag refused: ' + __code(e)); }
+      attempt('%GetOptimizationStatus through new Function', () => new Function('return %GetOptimizationStatus(function () {})')());
+      attempt('%DebugPrint through vm.runInThisContext', () => require('node:vm').runInThisContext('%DebugPrint({})'));
+    `));
+    // Setting the flag may be refused, ignored, or (with --freeze-flags-after-init) end the process.
+    expectContained(a, ['ok', 'error']);
+  });
+
+  it('process.report.writeReport and v8.writeHeapSnapshot write nothing on the host', async () => {
+    const before = new Set(readdirSync('/tmp'));
+    const report = `/tmp/${h.state.runId}-report.json`;
+    const snapshot = `/tmp/${h.state.runId}.heapsnapshot`;
+    const a = await run(h, program(`
+      attempt('process.report.writeReport(${report})', () => process.report.writeReport(${JSON.stringify(report)}));
+      attempt('process.report.directory = /tmp; writeReport()', () => { process.report.directory = '/tmp'; return process.report.writeReport(); });
+      attempt('v8.writeHeapSnapshot(${snapshot})', () => require('node:v8').writeHeapSnapshot(${JSON.stringify(snapshot)}));
+      attempt('v8.writeHeapSnapshot() into the working folder', () => require('node:v8').writeHeapSnapshot());
+    `));
+    expectContained(a, ['ok'], 4);
+    expect([report, snapshot].filter((p) => existsSync(p))).toEqual([]);
+    expect(diagnosticsWritten(before)).toEqual([]);
+  });
+
+  it('a report and heap snapshots on a fatal out-of-memory write nothing on the host', async () => {
+    const before = new Set(readdirSync('/tmp'));
+    const fatal = `${h.state.runId}-fatal.json`;
+    const a = await run(h, {
+      code: program(`
+        try { process.report.directory = '/tmp'; process.report.filename = ${JSON.stringify(fatal)}; process.report.reportOnFatalError = true; } catch (e) { console.log('report settings: ' + __code(e)); }
+        try { require('node:v8').setHeapSnapshotNearHeapLimit(2); } catch (e) { console.log('snapshot near limit: ' + __code(e)); }
+        const hog = []; for (;;) hog.push(new Array(1e5).fill(7));
+      `),
+      memoryMb: 32,
+      timeoutMs: 10_000,
+    });
+    expectContained(a, ['memory_limit', 'error']);
+    expect(existsSync(`/tmp/${fatal}`)).toBe(false);
+    expect(diagnosticsWritten(before)).toEqual([]);
+  });
+
+  it('the stack is healthy afterwards', async () => {
+    await expectHealthy(h);
+  });
+});
