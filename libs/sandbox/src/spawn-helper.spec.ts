@@ -27,10 +27,11 @@ describe('corral-spawn', () => {
   });
 
   it('sets the requested rlimits and a session of its own', () => {
-    const r = spawnHelper(['--rlimit', 'nofile=77', '--rlimit', 'core=0', '--', '/bin/sh', '-c', 'ulimit -n; ulimit -c; ps -o sid= -p $$; echo $$']);
-    const [nofile, core, sid, pid] = r.stdout.trim().split('\n').map((l) => l.trim());
+    const r = spawnHelper(['--rlimit', 'nofile=77', '--rlimit', 'core=0', '--rlimit', `as=${3 * 1024 ** 3}`, '--', '/bin/sh', '-c', 'ulimit -n; ulimit -c; ulimit -v; ps -o sid= -p $$; echo $$']);
+    const [nofile, core, as, sid, pid] = r.stdout.trim().split('\n').map((l) => l.trim());
     expect(nofile).toBe('77');
     expect(core).toBe('0');
+    expect(as).toBe(String(3 * 1024 * 1024)); // ulimit -v counts KiB
     expect(sid).toBe(pid);
   });
 

@@ -2,6 +2,9 @@ import type { WorkerConfig } from '@corral/config';
 import { BOOTSTRAP_PATH, prepareJail, Sandbox, type PreparedJail, type SandboxOptions } from '@corral/sandbox';
 import type { Logger } from '@corral/service';
 
+const MiB = 1024 * 1024;
+const ADDRESS_SPACE_BASE_MB = 2048;
+
 /** The probe every jail must pass before a slot boots: a tiny job that must answer "ok". */
 const PROBE = { code: 'console.log("probe", 6 * 7)', expected: 'probe 42\n' };
 
@@ -53,6 +56,9 @@ export async function prepareWorkerJail(
   let sequence = 0;
   const options = (slotIndex: number, heapMb: number): SandboxOptions => ({
     ...base,
+    // Address space as a backstop behind the heap limit and the cgroup: the runtime maps about
+    // 1.3 GiB at rest, and WebAssembly falls back to bounds checks when it cannot reserve more.
+    rlimits: { ...base.rlimits, as: (ADDRESS_SPACE_BASE_MB + 2 * (heapMb + config.rssOverheadMb)) * MiB },
     heapMb,
     jail: jail.spec(slotIndex, `s${slotIndex}-${process.pid}-${(sequence += 1)}`, heapMb + config.rssOverheadMb),
   });
