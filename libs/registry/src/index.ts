@@ -6,5 +6,6 @@ export {
   type RegistryEvent,
   type RegistryOptions,
   type SlotReadyOutcome,
+  type SlotRequest,
   type StartJobOutcome,
 } from './registry';

@@ -12,7 +12,7 @@ export interface KeySchema {
   slot(id: string): string;
   /** What `slot(id)` starts with (passed to scripts that visit many slots). */
   slotPrefix: string;
-  /** LIST of idle slot ids, longest idle first. */
+  /** LIST of idle slot ids, longest idle first; an idle slot is in it exactly once. */
   idle: string;
   /** ZSET slot id -> lease expiry in ms. */
   leases: string;
@@ -20,8 +20,28 @@ export interface KeySchema {
   running(host: string): string;
   /** What `running(host)` starts with. */
   runningPrefix: string;
-  /** Pub/sub channel: "idle <slot>" and "inventory <host>" events. */
+  /** LIST of waiting tickets, oldest first: the queue shared by every router. */
+  waiters: string;
+  /** HASH ticket -> "deadline router token requestId claimTtl". */
+  tickets: string;
+  /** STRING (with a TTL) holding the slot assigned to a ticket until its router takes it. */
+  assigned(ticket: string): string;
+  assignedPrefix: string;
+  /** Pub/sub channel of one router: "assigned <ticket>". */
+  routerChannel(router: string): string;
+  routerChannelPrefix: string;
+  /** Pub/sub channel: "inventory <host>" events. */
   events: string;
+  /** STRING: a random value written once; when it is gone, Redis lost its data. */
+  epoch: string;
+  /** STRING with a TTL, refreshed by a host's worker while it runs. */
+  heartbeat(host: string): string;
+  /** HASH of counters shared by the services (watchdog kills by reason). */
+  stats: string;
+  /** ZSET of one API key's requests in flight (request id -> expiry ms). */
+  keyInFlight(keyName: string): string;
+  /** STRING counter of one API key's requests in the current rate window. */
+  keyRate(keyName: string, window: number): string;
 }
 
 export function keySchema(prefix: string): KeySchema {
@@ -35,6 +55,17 @@ export function keySchema(prefix: string): KeySchema {
     leases: `${p}:leases`,
     running: (host) => `${p}:running:${host}`,
     runningPrefix: `${p}:running:`,
+    waiters: `${p}:waiters`,
+    tickets: `${p}:tickets`,
+    assigned: (ticket) => `${p}:assigned:${ticket}`,
+    assignedPrefix: `${p}:assigned:`,
+    routerChannel: (router) => `${p}:router:${router}`,
+    routerChannelPrefix: `${p}:router:`,
     events: `${p}:events`,
+    epoch: `${p}:epoch`,
+    heartbeat: (host) => `${p}:heartbeat:${host}`,
+    stats: `${p}:stats`,
+    keyInFlight: (keyName) => `${p}:key:${keyName}:inflight`,
+    keyRate: (keyName, window) => `${p}:key:${keyName}:rate:${window}`,
   };
 }

@@ -1,5 +1,5 @@
 import { startRedisServer, randomPrefix, type RedisServer } from '@corral/devkit';
-import type { RunningSandbox, SlotAddress } from '@corral/contracts';
+import type { Lease, RunningSandbox, SlotAddress } from '@corral/contracts';
 import { Registry } from './registry';
 
 let server: RedisServer;
@@ -96,11 +96,12 @@ describe('Registry against a real Redis', () => {
     expect(await registry.killReason(lease.slotId)).toBeNull();
   });
 
-  it('gives back an unused claim at the head of the idle list', async () => {
-    await bringUp(2);
+  it('gives back an unused claim once: the slot is idle again', async () => {
+    await bringUp(1);
     const lease = (await registry.claimSlot(5000, 'r'))!;
     expect(await registry.releaseClaim(lease)).toBe(true);
     expect(await registry.releaseClaim(lease)).toBe(false);
+    expect((await registry.pool()).idle).toBe(1);
     expect((await registry.claimSlot(5000, 'r'))?.slotId).toBe(lease.slotId);
   });
 
@@ -126,7 +127,7 @@ describe('Registry against a real Redis', () => {
     expect(await registry.claimSlot(5000, 'r')).toBeNull();
   });
 
-  it('never holds a slot twice in the idle list after repeated releases (stale entries are skipped)', async () => {
+  it('never holds a slot twice in the idle list after repeated releases', async () => {
     await bringUp(1);
     expect(await registry.slotReady(host, 'h1:0', '', 1, 7070)).toBe('already_idle');
     await registry.setSlotState(host, 'h1:0', 'booting');
@@ -137,13 +138,77 @@ describe('Registry against a real Redis', () => {
     expect(second).toBeNull();
   });
 
-  it('publishes idle and inventory events', async () => {
+  it('publishes inventory events', async () => {
     const events: unknown[] = [];
     const unsubscribe = await registry.subscribe((e) => events.push(e));
     await bringUp(1);
     await new Promise((r) => setTimeout(r, 50));
     await unsubscribe();
-    expect(events).toEqual([{ type: 'inventory', host }, { type: 'idle', slotId: 'h1:0' }]);
+    expect(events).toEqual([{ type: 'inventory', host }]);
+  });
+
+  describe('the queue shared by every router', () => {
+    const request = (ticket: string, routerId: string, deadline = Date.now() + 10_000) =>
+      registry.requestSlot({ ticket, routerId, deadline, claimTtlMs: 5000, requestId: ticket });
+
+    it('claims at once when a slot is idle and nobody waits', async () => {
+      await bringUp(1);
+      const lease = await request('t1', 'rA');
+      expect(lease).toMatchObject({ slotId: 'h1:0', port: 7070 });
+      expect(await request('t2', 'rA')).toBe('queued');
+    });
+
+    it('hands freed slots to waiting tickets in arrival order, whichever router they came from', async () => {
+      await bringUp(1);
+      const first = (await request('t0', 'rA')) as Lease;
+      const heard: string[] = [];
+      const offA = await registry.subscribeRouter('rA', (t) => heard.push(`rA:${t}`));
+      const offB = await registry.subscribeRouter('rB', (t) => heard.push(`rB:${t}`));
+      for (const [ticket, router] of [['t1', 'rB'], ['t2', 'rA'], ['t3', 'rB']] as const) expect(await request(ticket, router)).toBe('queued');
+      expect(await registry.takeAssignment('t1')).toBe('queued');
+
+      await registry.startJob(host, running(first.slotId, first.token), 5000);
+      expect(await registry.slotReady(host, first.slotId, first.token, 2, 7070)).toBe('assigned');
+      const second = (await registry.takeAssignment('t1')) as Lease;
+      expect(second).toMatchObject({ slotId: 'h1:0' });
+      expect(await registry.takeAssignment('t1')).toBe('lost'); // taken once
+      await registry.startJob(host, running(second.slotId, second.token), 5000);
+      await registry.slotReady(host, second.slotId, second.token, 3, 7070);
+      expect(await registry.takeAssignment('t2')).toMatchObject({ slotId: 'h1:0' });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(heard).toEqual(['rB:t1', 'rA:t2']);
+      await offA();
+      await offB();
+      expect((await registry.pool()).idle).toBe(0);
+    });
+
+    it('skips tickets past their deadline, and gives a withdrawn assignment back to the next waiter', async () => {
+      await bringUp(1);
+      const held = (await request('t0', 'rA')) as Lease;
+      await request('late', 'rA', Date.now() + 20);
+      await request('gone', 'rA');
+      await request('next', 'rB');
+      await new Promise((r) => setTimeout(r, 30));
+      expect(await registry.releaseClaim(held)).toBe(true);
+      expect(await registry.takeAssignment('late')).toBe('lost');
+      const assigned = await registry.cancelTicket('gone');
+      expect(assigned).toMatchObject({ slotId: 'h1:0' });
+      expect(await registry.releaseClaim(assigned!)).toBe(true);
+      expect(await registry.takeAssignment('next')).toMatchObject({ slotId: 'h1:0' });
+    });
+
+    it('never leaves a slot idle while a live ticket waits', async () => {
+      await bringUp(2);
+      const a = (await request('a', 'r')) as Lease;
+      const b = (await request('b', 'r')) as Lease;
+      expect(await request('c', 'r')).toBe('queued');
+      expect(await registry.releaseClaim(a)).toBe(true);
+      expect((await registry.pool()).idle).toBe(0);
+      expect(await registry.takeAssignment('c')).toMatchObject({ slotId: a.slotId });
+      expect(await registry.releaseClaim(b)).toBe(true);
+      expect((await registry.pool()).idle).toBe(1);
+      expect(await registry.cancelTicket('nobody')).toBeNull();
+    });
   });
 
   it('fails fast with a clear message when Redis is not there', async () => {

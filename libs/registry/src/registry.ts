@@ -26,10 +26,23 @@ export interface RegistryOptions {
   onError?: (err: Error) => void;
 }
 
-export type RegistryEvent = { type: 'idle'; slotId: string } | { type: 'inventory'; host: string };
+export type RegistryEvent = { type: 'inventory'; host: string };
+
+/** A request's place in the queue shared by every router. */
+export interface SlotRequest {
+  /** Unique per request; names its place in the queue. */
+  ticket: string;
+  /** The router that waits; it hears "assigned <ticket>" on its channel. */
+  routerId: string;
+  /** Epoch ms after which the request no longer wants a slot. */
+  deadline: number;
+  /** How long a claim stays reserved until the worker starts the job. */
+  claimTtlMs: number;
+  requestId: string;
+}
 
 export type StartJobOutcome = 'started' | 'no_slot' | 'bad_token' | 'token_used';
-export type SlotReadyOutcome = 'idle' | 'already_idle' | 'gone' | 'claimed_by_other';
+export type SlotReadyOutcome = 'idle' | 'assigned' | 'already_idle' | 'gone' | 'claimed_by_other';
 
 /** A Redis URL without its password, fit for a log line or an error message. */
 export function redactUrl(url: string): string {
@@ -142,7 +155,7 @@ export class Registry {
     const pairs = slots.flatMap((s) => [s.id, s.ip]);
     const [added, removed, changed] = (await this.script(
       'publishInventory',
-      [k.slots, k.hostSlots(host), k.leases, k.running(host)],
+      [k.slots, k.hostSlots(host), k.leases, k.running(host), k.idle],
       [k.slotPrefix, host, backend, Date.now(), k.events, ...pairs],
     )) as [number, number, number];
     return { added, removed, changed };
@@ -171,25 +184,73 @@ export class Registry {
     return snapshot;
   }
 
-  /** Claims the longest-idle slot, or returns null when none is idle (router). */
-  async claimSlot(ttlMs: number, requestId: string): Promise<Lease | null> {
+  /** The keys and prefixes every queue script takes. */
+  private queueArgs(): { idle: string; leases: string; waiters: string; tickets: string } {
     const k = this.keys;
+    return { idle: k.idle, leases: k.leases, waiters: k.waiters, tickets: k.tickets };
+  }
+
+  /**
+   * Asks for a slot, first come first served across every router: a lease at once when a slot
+   * is idle and nobody waits; else 'queued', and the router hears about its ticket later.
+   */
+  async requestSlot(request: SlotRequest): Promise<Lease | 'queued'> {
+    const k = this.keys;
+    const q = this.queueArgs();
     const token = newToken();
     const reply = (await this.script(
-      'claimSlot',
-      [k.idle, k.leases],
-      [k.slotPrefix, k.runningPrefix, Date.now(), ttlMs, token, requestId],
-    )) as [string, string, string, string] | null;
-    if (!reply) return null;
-    const [slotId, ip, port, host] = reply;
+      'requestSlot',
+      [q.idle, q.leases, q.waiters, q.tickets],
+      [
+        k.slotPrefix,
+        k.runningPrefix,
+        k.assignedPrefix,
+        k.routerChannelPrefix,
+        Date.now(),
+        request.claimTtlMs,
+        request.ticket,
+        request.deadline,
+        request.routerId,
+        token,
+        request.requestId,
+      ],
+    )) as string[];
+    if (reply[0] !== 'claimed') return 'queued';
+    const [, slotId = '', ip = '', port = '0', host = ''] = reply;
     return { slotId, ip, port: Number(port), host, token };
+  }
+
+  /** The slot assigned to a queued ticket, 'queued' while it waits, 'lost' when Redis forgot it. */
+  async takeAssignment(ticket: string): Promise<Lease | 'queued' | 'lost'> {
+    const reply = (await this.script('takeAssignment', [this.keys.assigned(ticket), this.keys.tickets], [ticket])) as string[];
+    if (reply[0] === 'claimed') return toLease(reply);
+    return reply[0] === 'queued' ? 'queued' : 'lost';
+  }
+
+  /** Withdraws a ticket; returns the slot if one was assigned meanwhile (use it or releaseClaim it). */
+  async cancelTicket(ticket: string): Promise<Lease | null> {
+    const k = this.keys;
+    const reply = (await this.script('cancelTicket', [k.waiters, k.tickets, k.assigned(ticket)], [ticket])) as string[];
+    return reply[0] === 'claimed' ? toLease(reply) : null;
+  }
+
+  /** Claims an idle slot without waiting, or returns null (tools, tests, benchmarks). */
+  async claimSlot(ttlMs: number, requestId: string): Promise<Lease | null> {
+    const ticket = `now-${newToken()}`;
+    const lease = await this.requestSlot({ ticket, routerId: 'none', deadline: Date.now() + 1, claimTtlMs: ttlMs, requestId });
+    return lease === 'queued' ? this.cancelTicket(ticket) : lease;
   }
 
   /** Gives back a claim that was never handed to the worker (router). */
   async releaseClaim(lease: Lease): Promise<boolean> {
     const k = this.keys;
-    const reply = await this.script('releaseClaim', [k.slot(lease.slotId), k.idle, k.leases], [lease.slotId, lease.token, Date.now(), k.events]);
-    return reply === 1;
+    const q = this.queueArgs();
+    const reply = await this.script(
+      'releaseClaim',
+      [k.slot(lease.slotId), q.idle, q.leases, q.waiters, q.tickets],
+      [lease.slotId, lease.token, Date.now(), k.slotPrefix, k.assignedPrefix, k.routerChannelPrefix],
+    );
+    return reply !== 0;
   }
 
   /** Takes a claimed slot whose worker cannot be reached out of service (router). */
@@ -203,18 +264,18 @@ export class Registry {
    */
   async setSlotState(host: string, slotId: string, state: 'booting' | 'dead', token = ''): Promise<number> {
     const k = this.keys;
-    return (await this.script('setSlotState', [k.slot(slotId), k.leases, k.running(host)], [slotId, state, token, Date.now()])) as number;
+    return (await this.script('setSlotState', [k.slot(slotId), k.leases, k.running(host), k.idle], [slotId, state, token, Date.now()])) as number;
   }
 
-  /** A fresh sandbox is ready on the slot: it joins the idle list (worker). */
+  /** A fresh sandbox is ready on the slot: it goes to the oldest waiting request, or joins the idle list (worker). */
   async slotReady(host: string, slotId: string, token: string, pid: number, port: number): Promise<SlotReadyOutcome> {
     const k = this.keys;
     const reply = (await this.script(
       'releaseSlot',
-      [k.slot(slotId), k.idle, k.leases, k.running(host)],
-      [slotId, token, Date.now(), pid, port, k.events],
+      [k.slot(slotId), k.idle, k.leases, k.running(host), k.waiters, k.tickets],
+      [slotId, token, Date.now(), pid, port, k.slotPrefix, k.assignedPrefix, k.routerChannelPrefix],
     )) as number;
-    return ({ 1: 'idle', 0: 'already_idle', [-1]: 'gone', [-2]: 'claimed_by_other' } as const)[reply as 1 | 0 | -1 | -2];
+    return ({ 1: 'idle', 2: 'assigned', 0: 'already_idle', [-1]: 'gone', [-2]: 'claimed_by_other' } as const)[reply as 1 | 2 | 0 | -1 | -2];
   }
 
   /** Uses up the lease's token and lists the sandbox for the watchdog (worker). */
@@ -258,18 +319,30 @@ export class Registry {
     return (await this.script('recordKill', [this.keys.slot(slotId)], [token, reason])) === 1;
   }
 
-  /** Calls `onEvent` for idle and inventory events until the returned function is called. */
+  /** Calls `onEvent` for inventory events until the returned function is called. */
   async subscribe(onEvent: (event: RegistryEvent) => void): Promise<() => Promise<void>> {
+    return this.listen(this.keys.events, (message) => {
+      const [type, arg = ''] = message.split(' ', 2);
+      if (type === 'inventory') onEvent({ type: 'inventory', host: arg });
+    });
+  }
+
+  /** Calls `onAssigned(ticket)` when a slot is assigned to one of this router's tickets. */
+  async subscribeRouter(routerId: string, onAssigned: (ticket: string) => void): Promise<() => Promise<void>> {
+    return this.listen(this.keys.routerChannel(routerId), (message) => {
+      const [type, ticket = ''] = message.split(' ', 2);
+      if (type === 'assigned') onAssigned(ticket);
+    });
+  }
+
+  /** A connection of its own subscribed to one channel (ioredis resubscribes after a reconnect). */
+  private async listen(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>> {
     const sub = Registry.client(this.options);
     sub.on('error', (err: Error) => this.options.onError?.(err));
     this.subscribers.push(sub);
-    sub.on('message', (_channel: string, message: string) => {
-      const [type, arg = ''] = message.split(' ', 2);
-      if (type === 'idle') onEvent({ type: 'idle', slotId: arg });
-      else if (type === 'inventory') onEvent({ type: 'inventory', host: arg });
-    });
+    sub.on('message', (_channel: string, message: string) => onMessage(message));
     await sub.connect();
-    await sub.subscribe(this.keys.events);
+    await sub.subscribe(channel);
     return async () => {
       this.subscribers.splice(this.subscribers.indexOf(sub), 1);
       await sub.quit().catch(() => sub.disconnect());
@@ -280,6 +353,11 @@ export class Registry {
   get client(): Redis {
     return this.redis;
   }
+}
+
+function toLease(reply: string[]): Lease {
+  const [, slotId = '', ip = '', port = '0', host = '', token = ''] = reply;
+  return { slotId, ip, port: Number(port), host, token };
 }
 
 function compareSlots(a: SlotRecord, b: SlotRecord): number {

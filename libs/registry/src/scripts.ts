@@ -7,18 +7,26 @@ const LUA_DIR = join(__dirname, '..', 'lua');
 
 export type ScriptName =
   | 'publishInventory'
-  | 'claimSlot'
+  | 'requestSlot'
+  | 'takeAssignment'
+  | 'cancelTicket'
   | 'startJob'
   | 'releaseSlot'
   | 'setSlotState'
   | 'releaseClaim'
   | 'recordKill';
 
+/** Replaces each `--- @include "name"` line with lua/includes/name.lua (shared functions). */
+export function withIncludes(source: string, dir = LUA_DIR): string {
+  return source.replace(/^--- @include "([\w-]+)"$/gm, (_line, name: string) => readFileSync(join(dir, 'includes', `${name}.lua`), 'utf8'));
+}
+
 type ScriptFn = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
 
 /**
  * Registers every `lua/<name>-<numberOfKeys>.lua` once with ioredis `defineCommand` (which
  * sends EVALSHA and falls back to EVAL), and returns a caller that takes keys and args apart.
+ * Every script is registered at connect: none is loaded or read on a request's path.
  */
 export function defineScripts(redis: Redis): (name: ScriptName, keys: string[], args: (string | number)[]) => Promise<unknown> {
   const counts = new Map<string, number>();
@@ -26,7 +34,7 @@ export function defineScripts(redis: Redis): (name: ScriptName, keys: string[], 
     const match = /^(\w+)-(\d+)\.lua$/.exec(file);
     if (!match) continue;
     const [, name, keys] = match as unknown as [string, string, string];
-    redis.defineCommand(name, { numberOfKeys: Number(keys), lua: readFileSync(join(LUA_DIR, file), 'utf8') });
+    redis.defineCommand(name, { numberOfKeys: Number(keys), lua: withIncludes(readFileSync(join(LUA_DIR, file), 'utf8')) });
     counts.set(name, Number(keys));
   }
   return (name, keys, args) => {

@@ -91,7 +91,7 @@ export function createApp(deps: RouterDeps): express.Express {
     for (let attempt = 0; ; attempt += 1) {
       let lease;
       try {
-        lease = await queue.acquire(deadline, gone.signal);
+        lease = await queue.acquire(requestId, deadline, gone.signal);
       } catch (err) {
         if (gone.signal.aborted) return;
         if (err instanceof CorralError && err.code === 'no_capacity') {

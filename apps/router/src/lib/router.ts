@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RouterConfig } from '@corral/config';
@@ -19,15 +20,15 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
     prefix: config.redisPrefix,
     onError: (err) => log.warn({ err: err.message }, 'redis connection error'),
   });
+  const routerId = randomUUID();
   const queue = new SlotQueue({
-    claim: () => registry.claimSlot(config.claimTtlMs, 'router'),
-    release: (lease) => registry.releaseClaim(lease),
+    store: registry,
+    routerId,
+    claimTtlMs: config.claimTtlMs,
     maxQueue: config.maxQueue,
-    onError: (err) => log.warn({ err }, 'claiming a slot for a waiting request failed'),
+    onError: (err) => log.warn({ err }, 'the slot queue could not reach Redis'),
   });
-  const unsubscribe = await registry.subscribe((event) => {
-    if (event.type === 'idle') queue.notify();
-  });
+  const unsubscribe = await registry.subscribeRouter(routerId, (ticket) => queue.onAssigned(ticket));
   const proxy = new WorkerProxy();
   const app = createApp({ config, registry, queue, proxy, log });
   const server = createServer(app);
@@ -46,7 +47,7 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
     async close() {
       // Stop accepting; waiting requests get a clear 503; running ones finish within the grace.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      queue.close();
+      await queue.close();
       // Keep-alive connections that finish their request during the grace must not hold it open.
       const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
       const grace = setTimeout(() => {

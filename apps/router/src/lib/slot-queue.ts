@@ -1,141 +1,157 @@
+import { randomUUID } from 'node:crypto';
 import { CorralError, type Lease } from '@corral/contracts';
+import type { SlotRequest } from '@corral/registry';
 
-interface Waiter {
-  resolve(lease: Lease): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout;
+/** What the queue needs of the registry (one Redis script each). */
+export interface QueueStore {
+  requestSlot(request: SlotRequest): Promise<Lease | 'queued'>;
+  takeAssignment(ticket: string): Promise<Lease | 'queued' | 'lost'>;
+  cancelTicket(ticket: string): Promise<Lease | null>;
+  releaseClaim(lease: Lease): Promise<boolean>;
 }
 
 export interface SlotQueueOptions {
-  /** Claims an idle slot, or null when none is idle. */
-  claim: () => Promise<Lease | null>;
-  /** Gives back a claim nobody waits for any more. */
-  release: (lease: Lease) => Promise<unknown>;
-  /** Most requests that may wait at once; beyond it, 429. */
+  store: QueueStore;
+  /** This router's id: assignments for its tickets arrive on its own channel. */
+  routerId: string;
+  claimTtlMs: number;
+  /** Most requests this router lets wait at once; beyond it, 429. */
   maxQueue: number;
-  /** A safety net if an idle event is missed (e.g. across a Redis reconnect). */
-  pollMs?: number;
+  /** A safety net: how often a waiting ticket is checked on, in case its notification was lost. */
+  checkMs?: number;
   onError?: (err: unknown) => void;
 }
 
+interface Waiter {
+  ticket: string;
+  requestId: string;
+  deadlineAt: number;
+  resolve(lease: Lease): void;
+  reject(err: Error): void;
+  settled: boolean;
+  timers: NodeJS.Timeout[];
+  cleanup: () => void;
+}
+
 /**
- * Requests waiting for a slot, first come first served within this router. A waiter is served
- * when an idle event arrives (`notify`), or by a slow poll; it gives up at its deadline (503),
- * and the queue refuses new waiters beyond its length (429).
+ * Requests waiting for a slot. The queue itself lives in Redis, shared by every router, first
+ * come first served: a freed slot goes to the oldest ticket and its router is told on its own
+ * channel (`onAssigned`), so nothing polls. A waiter gives up at its deadline (503), and this
+ * router refuses new waiters beyond its queue length (429).
  */
 export class SlotQueue {
-  private readonly waiters: Waiter[] = [];
-  private pumping = false;
-  private pumpAgain = false;
-  private poller: NodeJS.Timeout | null = null;
+  private readonly waiting = new Map<string, Waiter>();
   private closed = false;
 
   constructor(private readonly options: SlotQueueOptions) {}
 
   get length(): number {
-    return this.waiters.length;
+    return this.waiting.size;
   }
 
   /**
-   * A lease on an idle slot, waiting until `deadlineAt` (epoch ms) when none is idle.
+   * A lease on a slot, waiting until `deadlineAt` (epoch ms) when none is free.
    * @throws CorralError queue_full, no_capacity or shutting_down; the signal's reason when aborted
    */
-  async acquire(deadlineAt: number, signal?: AbortSignal): Promise<Lease> {
+  async acquire(requestId: string, deadlineAt: number, signal?: AbortSignal): Promise<Lease> {
     if (this.closed) throw new CorralError('shutting_down');
-    if (this.waiters.length === 0) {
-      const lease = await this.options.claim();
-      if (lease) return lease;
+    if (this.waiting.size >= this.options.maxQueue) {
+      throw new CorralError('queue_full', `${this.waiting.size} requests are already waiting for a slot on this router; try again later.`);
     }
-    if (this.waiters.length >= this.options.maxQueue) {
-      throw new CorralError('queue_full', `${this.waiters.length} requests are already waiting for a slot; try again later.`);
-    }
-    const waitMs = deadlineAt - Date.now();
-    if (waitMs <= 0) throw new CorralError('no_capacity');
-    signal?.throwIfAborted();
+    if (deadlineAt <= Date.now()) throw new CorralError('no_capacity');
+    const ticket = randomUUID();
+    const first = await this.request(ticket, requestId, deadlineAt);
+    if (first !== 'queued') return first;
+
     return new Promise<Lease>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.remove(waiter);
-        reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-      };
       const waiter: Waiter = {
-        resolve: (lease) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(lease);
-        },
-        reject: (err) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-        timer: setTimeout(() => {
-          this.remove(waiter);
-          waiter.reject(new CorralError('no_capacity'));
-        }, waitMs),
+        ticket,
+        requestId,
+        deadlineAt,
+        resolve,
+        reject,
+        settled: false,
+        timers: [],
+        cleanup: () => undefined,
       };
+      const onAbort = (): void => void this.giveUp(waiter, signal?.reason instanceof Error ? signal.reason : new Error('aborted'), true);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
-      this.startPolling();
-      this.notify(); // a slot may have turned idle between the claim above and now
+      waiter.cleanup = () => {
+        signal?.removeEventListener('abort', onAbort);
+        for (const timer of waiter.timers) clearTimeout(timer);
+        this.waiting.delete(waiter.ticket);
+      };
+      waiter.timers.push(setTimeout(() => void this.giveUp(waiter, new CorralError('no_capacity'), false), deadlineAt - Date.now()));
+      waiter.timers.push(setInterval(() => void this.collect(waiter), this.options.checkMs ?? 1000));
+      this.waiting.set(ticket, waiter);
+      if (signal?.aborted) onAbort();
     });
   }
 
-  /** A slot turned idle somewhere: serve the head of the queue. */
-  notify(): void {
-    if (this.waiters.length > 0) void this.pump();
+  /** A slot was assigned to one of this router's tickets. */
+  onAssigned(ticket: string): void {
+    const waiter = this.waiting.get(ticket);
+    if (waiter) void this.collect(waiter);
   }
 
-  /** Fails every waiter with shutting_down and accepts no more. */
-  close(): void {
+  /** Fails every waiter with shutting_down (giving back what was assigned to them) and accepts no more. */
+  async close(): Promise<void> {
     this.closed = true;
-    for (const waiter of this.waiters.splice(0)) {
-      clearTimeout(waiter.timer);
-      waiter.reject(new CorralError('shutting_down'));
-    }
-    this.stopPolling();
+    await Promise.all([...this.waiting.values()].map((w) => this.giveUp(w, new CorralError('shutting_down'), true)));
   }
 
-  private remove(waiter: Waiter): void {
-    clearTimeout(waiter.timer);
-    const index = this.waiters.indexOf(waiter);
-    if (index >= 0) this.waiters.splice(index, 1);
-    if (this.waiters.length === 0) this.stopPolling();
+  private request(ticket: string, requestId: string, deadline: number): Promise<Lease | 'queued'> {
+    return this.options.store.requestSlot({ ticket, routerId: this.options.routerId, deadline, claimTtlMs: this.options.claimTtlMs, requestId });
   }
 
-  private async pump(): Promise<void> {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
+  private settle(waiter: Waiter, outcome: Lease | Error): void {
+    if (waiter.settled) return;
+    waiter.settled = true;
+    waiter.cleanup();
+    if (outcome instanceof Error) waiter.reject(outcome);
+    else waiter.resolve(outcome);
+  }
+
+  /** Takes the ticket's assignment if there is one; queues it again if Redis lost it. */
+  private async collect(waiter: Waiter): Promise<void> {
+    if (waiter.settled) return;
     try {
-      do {
-        this.pumpAgain = false;
-        while (this.waiters.length > 0) {
-          const lease = await this.options.claim();
-          if (!lease) break;
-          const waiter = this.waiters.shift();
-          if (!waiter) {
-            // everyone gave up while the claim was on its way
-            await this.options.release(lease);
-            break;
-          }
-          clearTimeout(waiter.timer);
-          waiter.resolve(lease);
-        }
-      } while (this.pumpAgain);
+      const outcome = await this.options.store.takeAssignment(waiter.ticket);
+      if (outcome === 'queued') return;
+      if (outcome === 'lost') {
+        // Redis restarted without its data: join the queue again (at its end).
+        const again = await this.request(waiter.ticket, waiter.requestId, waiter.deadlineAt);
+        if (again !== 'queued') await this.deliver(waiter, again);
+        return;
+      }
+      await this.deliver(waiter, outcome);
     } catch (err) {
       this.options.onError?.(err);
-    } finally {
-      this.pumping = false;
-      if (this.waiters.length === 0) this.stopPolling();
     }
   }
 
-  private startPolling(): void {
-    this.poller ??= setInterval(() => this.notify(), this.options.pollMs ?? 250);
+  /** Hands a lease to its waiter, or back to the registry if the waiter is gone. */
+  private async deliver(waiter: Waiter, lease: Lease): Promise<void> {
+    if (waiter.settled) await this.options.store.releaseClaim(lease);
+    else this.settle(waiter, lease);
   }
 
-  private stopPolling(): void {
-    if (this.poller) clearInterval(this.poller);
-    this.poller = null;
+  /**
+   * The deadline passed, the client went away, or the router closes: withdraw the ticket. A slot
+   * assigned meanwhile is used when the request still wants one (deadline), else given back.
+   */
+  private async giveUp(waiter: Waiter, reason: Error, wantsNoSlot: boolean): Promise<void> {
+    if (waiter.settled) return;
+    let lease: Lease | null = null;
+    try {
+      lease = await this.options.store.cancelTicket(waiter.ticket);
+    } catch (err) {
+      this.options.onError?.(err);
+    }
+    if (lease && (wantsNoSlot || waiter.settled)) {
+      await this.options.store.releaseClaim(lease).catch((err: unknown) => this.options.onError?.(err));
+      lease = null;
+    }
+    this.settle(waiter, lease ?? reason);
   }
 }

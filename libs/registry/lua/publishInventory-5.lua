@@ -7,18 +7,21 @@
   KEYS[2] host slots      SET of this host's slot ids
   KEYS[3] leases          ZSET slot id -> lease expiry (ms)
   KEYS[4] host running    HASH slot id -> running sandbox (JSON)
-  ARGV[1] slot key prefix
-  ARGV[2] host
-  ARGV[3] backend
-  ARGV[4] now (ms)
-  ARGV[5] events channel
+  KEYS[5] idle            LIST of idle slot ids
+  ARGV[1] slot key prefix   ARGV[2] host   ARGV[3] backend   ARGV[4] now (ms)   ARGV[5] events channel
   ARGV[6..] pairs: slot id, ip
 
-  Returns {added, removed, changed}. Stale ids left in the idle list are skipped by claimSlot.
+  Returns {added, removed, changed}.
 ]]
 local prefix, host, backend, now, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local wanted = {}
 local added, removed, changed = 0, 0, 0
+
+local function outOfService(id)
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('HDEL', KEYS[4], id)
+  redis.call('LREM', KEYS[5], 0, id)
+end
 
 for i = 6, #ARGV, 2 do
   local id, ip = ARGV[i], ARGV[i + 1]
@@ -33,8 +36,7 @@ for i = 6, #ARGV, 2 do
     added = added + 1
   elseif current[1] ~= ip or current[2] ~= backend then
     redis.call('HSET', key, 'ip', ip, 'backend', backend, 'state', 'dead', 'token', '', 'phase', '', 'updatedAt', now)
-    redis.call('ZREM', KEYS[3], id)
-    redis.call('HDEL', KEYS[4], id)
+    outOfService(id)
     changed = changed + 1
   end
 end
@@ -44,8 +46,7 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
     redis.call('DEL', prefix .. id)
     redis.call('SREM', KEYS[1], id)
     redis.call('SREM', KEYS[2], id)
-    redis.call('ZREM', KEYS[3], id)
-    redis.call('HDEL', KEYS[4], id)
+    outOfService(id)
     removed = removed + 1
   end
 end

@@ -1,14 +1,10 @@
 --[[
   Moves a slot to "booting" or "dead" (worker: a sandbox is being replaced, failed to boot, or
   the worker is stopping; router: the slot's worker refused the connection). Never takes a
-  slot away from a lease it does not hold.
+  slot away from a lease the caller does not hold.
 
-  KEYS[1] slot            HASH
-  KEYS[2] leases          ZSET
-  KEYS[3] host running    HASH
-  ARGV[1] slot id
-  ARGV[2] new state ("booting" or "dead")
-  ARGV[3] token held by the caller, or ''
+  KEYS[1] slot   KEYS[2] leases   KEYS[3] host running   KEYS[4] idle
+  ARGV[1] slot id   ARGV[2] new state ("booting" or "dead")   ARGV[3] token held by the caller, or ''
   ARGV[4] now (ms)
 
   Returns 1 changed; -1 no such slot; -2 busy under another token.
@@ -16,6 +12,7 @@
 local f = redis.call('HMGET', KEYS[1], 'state', 'token')
 if not f[1] then return -1 end
 if f[1] == 'busy' and f[2] ~= ARGV[3] then return -2 end
+if f[1] == 'idle' then redis.call('LREM', KEYS[4], 0, ARGV[1]) end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'phase', '', 'token', '', 'updatedAt', ARGV[4])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])

@@ -1,0 +1,81 @@
+--[[
+  Shared by every script that frees a slot or queues a request (included with
+  `--- @include "dispatch"`). Q holds what the functions need:
+    Q.idle, Q.leases, Q.waiters, Q.tickets   keys
+    Q.slotPrefix, Q.assignedPrefix, Q.routerPrefix   key and channel prefixes
+    Q.now                                     ms
+  Invariants kept: an idle slot is in the idle list exactly once; idle slots and live tickets
+  never both exist when a script ends (a freed slot goes to the oldest waiting request first).
+]]
+
+-- The oldest ticket whose request still waits; tickets past their deadline are dropped.
+local function nextLiveTicket(Q)
+  while true do
+    local ticket = redis.call('LPOP', Q.waiters)
+    if not ticket then return nil end
+    local t = redis.call('HGET', Q.tickets, ticket)
+    redis.call('HDEL', Q.tickets, ticket)
+    if t then
+      local deadline, router, token, requestId, ttl = string.match(t, '^(%d+) (%S+) (%S+) (%S+) (%d+)$')
+      if deadline and tonumber(deadline) > Q.now then
+        return { id = ticket, router = router, token = token, requestId = requestId, ttl = tonumber(ttl) }
+      end
+    end
+  end
+end
+
+-- Claims slot `id` under a token: busy, phase claimed, a lease of ttl ms. Returns ip, port, host.
+local function claim(Q, id, token, requestId, ttl)
+  local key = Q.slotPrefix .. id
+  redis.call('HSET', key, 'state', 'busy', 'phase', 'claimed', 'token', token, 'requestId', requestId, 'updatedAt', Q.now)
+  redis.call('ZADD', Q.leases, Q.now + ttl, id)
+  local f = redis.call('HMGET', key, 'ip', 'port', 'host')
+  return f[1], f[2], f[3]
+end
+
+-- Hands slot `id` to a waiting ticket and tells the ticket's router on its channel.
+local function assign(Q, id, t)
+  local ip, port, host = claim(Q, id, t.token, t.requestId, t.ttl)
+  redis.call('SET', Q.assignedPrefix .. t.id, id .. ' ' .. ip .. ' ' .. port .. ' ' .. host .. ' ' .. t.token, 'PX', t.ttl)
+  redis.call('PUBLISH', Q.routerPrefix .. t.router, 'assigned ' .. t.id)
+end
+
+-- A slot whose sandbox is ready: to the oldest waiting request, else to the end of the idle list.
+local function makeIdle(Q, id)
+  local t = nextLiveTicket(Q)
+  if t then
+    assign(Q, id, t)
+    return 2
+  end
+  redis.call('HSET', Q.slotPrefix .. id, 'state', 'idle', 'phase', '', 'token', '', 'updatedAt', Q.now)
+  redis.call('LREM', Q.idle, 0, id)
+  redis.call('RPUSH', Q.idle, id)
+  return 1
+end
+
+-- The longest-idle slot that is still idle and served by a worker (entries that are not are dropped).
+local function popIdle(Q)
+  while true do
+    local id = redis.call('LPOP', Q.idle)
+    if not id then return nil end
+    local f = redis.call('HMGET', Q.slotPrefix .. id, 'state', 'port')
+    if f[1] == 'idle' and f[2] ~= '' then return id end
+  end
+end
+
+-- Ends expired leases: a claim that never started goes back into service (its sandbox is
+-- untouched); a job that outlived its lease marks its slot dead (its worker is gone or stuck).
+local function reclaimExpired(Q, runningPrefix)
+  local expired = redis.call('ZRANGEBYSCORE', Q.leases, '-inf', Q.now, 'LIMIT', 0, 32)
+  for _, id in ipairs(expired) do
+    local key = Q.slotPrefix .. id
+    local f = redis.call('HMGET', key, 'phase', 'host')
+    redis.call('ZREM', Q.leases, id)
+    if f[1] == 'claimed' then
+      makeIdle(Q, id)
+    elseif f[1] == 'running' then
+      redis.call('HSET', key, 'state', 'dead', 'phase', '', 'token', '', 'updatedAt', Q.now)
+      redis.call('HDEL', runningPrefix .. f[2], id)
+    end
+  end
+end
