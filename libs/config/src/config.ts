@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { BACKENDS, DEFAULT_EXECUTION_LIMITS, NAME_PATTERN, type Backend, type ExecutionLimits } from '@corral/contracts';
 import { EnvReader, type Env } from './env';
@@ -15,7 +17,18 @@ export interface CommonConfig {
   logLevel: LogLevel;
 }
 
+/** One API key: who it is, and its limits. */
+export interface ApiKey {
+  name: string;
+  /** SHA-256 of the key, hex: the key itself is not kept. */
+  sha256: string;
+  ratePerMinute: number;
+  maxConcurrent: number;
+}
+
 export interface RouterConfig extends CommonConfig {
+  /** Empty: no key is asked for (the single-machine default). */
+  apiKeys: readonly ApiKey[];
   port: number;
   bindHost: string;
   limits: ExecutionLimits;
@@ -105,6 +118,61 @@ function limits(r: EnvReader): ExecutionLimits {
   return result;
 }
 
+const KEY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * API keys from CORRAL_API_KEYS ("name:key,name:key") and/or CORRAL_API_KEYS_FILE (a JSON array
+ * of {name, key or sha256, ratePerMinute?, maxConcurrent?}); per-key limits default to
+ * CORRAL_KEY_RATE_PER_MIN and CORRAL_KEY_CONCURRENCY.
+ */
+function apiKeys(r: EnvReader): ApiKey[] {
+  const ratePerMinute = r.int('CORRAL_KEY_RATE_PER_MIN', 600, { min: 1 });
+  const maxConcurrent = r.int('CORRAL_KEY_CONCURRENCY', 16, { min: 1 });
+  const keys: ApiKey[] = [];
+  const inline = r.optionalString('CORRAL_API_KEYS');
+  for (const entry of inline ? inline.split(',') : []) {
+    const at = entry.indexOf(':');
+    const name = entry.slice(0, at).trim();
+    const key = entry.slice(at + 1).trim();
+    if (at < 1 || !KEY_NAME.test(name) || key.length < 16) {
+      r.problem('CORRAL_API_KEYS must be "name:key" pairs separated by commas, names of letters, digits, _ . -, keys of at least 16 characters');
+      break;
+    }
+    keys.push({ name, sha256: sha256(key), ratePerMinute, maxConcurrent });
+  }
+  const file = r.optionalString('CORRAL_API_KEYS_FILE');
+  if (file) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      if (!Array.isArray(parsed)) throw new Error('it must hold a JSON array');
+      for (const [i, item] of parsed.entries()) {
+        const k = item as Record<string, unknown>;
+        const name = k['name'];
+        const hash = typeof k['sha256'] === 'string' ? k['sha256'].toLowerCase() : typeof k['key'] === 'string' && k['key'].length >= 16 ? sha256(k['key']) : null;
+        if (typeof name !== 'string' || !KEY_NAME.test(name) || !hash || !/^[0-9a-f]{64}$/.test(hash)) {
+          throw new Error(`entry ${i} needs a "name" and a "key" (16+ characters) or a "sha256"`);
+        }
+        const rate = k['ratePerMinute'] ?? ratePerMinute;
+        const concurrent = k['maxConcurrent'] ?? maxConcurrent;
+        if (!Number.isInteger(rate) || !Number.isInteger(concurrent) || (rate as number) < 1 || (concurrent as number) < 1) {
+          throw new Error(`entry ${i} (${name}): ratePerMinute and maxConcurrent must be whole numbers of at least 1`);
+        }
+        keys.push({ name, sha256: hash, ratePerMinute: rate as number, maxConcurrent: concurrent as number });
+      }
+    } catch (err) {
+      r.problem(`CORRAL_API_KEYS_FILE=${file}: ${(err as Error).message}`);
+    }
+  }
+  const names = keys.map((k) => k.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) r.problem(`API key name "${twice}" is used twice`);
+  return keys;
+}
+
 /** @throws ConfigError listing every invalid variable */
 export function loadRouterConfig(env: Env): Readonly<RouterConfig> {
   const r = new EnvReader(env);
@@ -113,6 +181,7 @@ export function loadRouterConfig(env: Env): Readonly<RouterConfig> {
     port: r.int('PORT', 8080, { min: 0, max: 65_535 }),
     bindHost: r.string('HOST', '127.0.0.1'),
     limits: limits(r),
+    apiKeys: apiKeys(r),
     maxBodyBytes: r.int('CORRAL_MAX_BODY_BYTES', 4 * 1024 * 1024, { min: 1024 }),
     queueTimeoutMs: r.int('CORRAL_QUEUE_TIMEOUT_MS', 10_000, { min: 0, max: 600_000 }),
     maxQueue: r.int('CORRAL_MAX_QUEUE', 1000, { min: 0 }),

@@ -1,5 +1,6 @@
 export {
   LOG_LEVELS,
+  type ApiKey,
   loadNetprovConfig,
   loadRouterConfig,
   loadWatchdogConfig,

@@ -62,7 +62,8 @@ export const DEFAULT_EXECUTION_LIMITS: Readonly<ExecutionLimits> = Object.freeze
   maxMemoryMb: 1024,
 });
 
-const REQUEST_FIELDS = ['code', 'stdin', 'args', 'timeoutMs', 'cpuMs', 'memoryMb'] as const;
+/** Every field a request may have; any other is rejected. */
+export const REQUEST_FIELDS = ['code', 'stdin', 'args', 'timeoutMs', 'cpuMs', 'memoryMb'] as const;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -13,6 +13,8 @@ export const ERROR_CATALOGUE = {
   payload_too_large: { httpStatus: 413, message: 'The request body is too large.' },
   unsupported_media_type: { httpStatus: 415, message: 'The request body must be application/json.' },
   queue_full: { httpStatus: 429, message: 'Too many requests are waiting for a slot.' },
+  rate_limited: { httpStatus: 429, message: 'This API key sent more requests than its rate allows.' },
+  concurrency_limited: { httpStatus: 429, message: 'This API key has as many executions running as it may.' },
   internal: { httpStatus: 500, message: 'Internal error.' },
   worker_failed: { httpStatus: 502, message: 'The worker failed while the job may have been running; it was not retried.' },
   no_capacity: { httpStatus: 503, message: 'No sandbox became free within the queue deadline.' },

@@ -1,6 +1,7 @@
 export {
   DEFAULT_EXECUTION_LIMITS,
   parseExecutionRequest,
+  REQUEST_FIELDS,
   type ExecutionLimits,
   type ExecutionRequest,
   type ExecutionResult,
@@ -23,3 +24,4 @@ export {
   type SlotState,
 } from './slots';
 export { EXECUTION_STATUSES, KILL_REASONS, isKillReason, type ExecutionStatus, type KillReason } from './status';
+export { openApiDocument } from './openapi';

@@ -77,6 +77,10 @@ export interface PoolCounts {
 
 export interface PoolSnapshot extends PoolCounts {
   slots: SlotRecord[];
+  /** Every slot in exactly one state, none lost (idle but unlisted, busy without a lease) or doubled. */
+  consistent: boolean;
+  /** What the consistency check found, one line each. */
+  problems: string[];
 }
 
 /** Slot ids are `<host>:<index>`; the index orders slots within a host. */

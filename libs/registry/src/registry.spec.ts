@@ -29,6 +29,8 @@ beforeEach(async () => {
   registry = await Registry.connect({ url: server.url, prefix: randomPrefix() });
 });
 afterEach(async () => {
+  // Whatever a test did, no slot may be lost or doubled.
+  expect((await registry.pool()).problems).toEqual([]);
   await registry.close();
 });
 
@@ -209,6 +211,17 @@ describe('Registry against a real Redis', () => {
       expect((await registry.pool()).idle).toBe(1);
       expect(await registry.cancelTicket('nobody')).toBeNull();
     });
+  });
+
+  it('the consistency check finds a lost slot and a doubled one', async () => {
+    await bringUp(2);
+    await registry.client.lrem(registry.keys.idle, 0, 'h1:0'); // idle but unlisted: lost
+    await registry.client.rpush(registry.keys.idle, 'h1:1'); // listed twice: doubled
+    const pool = await registry.pool();
+    expect(pool.consistent).toBe(false);
+    expect(pool.problems).toEqual(['h1:0 is idle but listed 0 times', 'h1:1 is idle but listed 2 times']);
+    await registry.client.rpush(registry.keys.idle, 'h1:0');
+    await registry.client.lrem(registry.keys.idle, 1, 'h1:1');
   });
 
   it('fails fast with a clear message when Redis is not there', async () => {

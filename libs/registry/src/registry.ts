@@ -44,6 +44,9 @@ export interface SlotRequest {
 export type StartJobOutcome = 'started' | 'no_slot' | 'bad_token' | 'token_used';
 export type SlotReadyOutcome = 'idle' | 'assigned' | 'already_idle' | 'gone' | 'claimed_by_other';
 
+/** API key rates are counted per minute. */
+const RATE_WINDOW_MS = 60_000;
+
 /** A Redis URL without its password, fit for a log line or an error message. */
 export function redactUrl(url: string): string {
   try {
@@ -167,20 +170,41 @@ export class Registry {
     if (ids.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.keys.slot(id));
-    const replies = (await pipeline.exec()) ?? [];
-    const slots: SlotRecord[] = [];
-    for (const [err, hash] of replies) {
-      if (err) throw err;
-      const slot = toSlot(hash as Record<string, string>);
-      if (slot) slots.push(slot);
-    }
-    return slots.sort(compareSlots);
+    return toSlots((await pipeline.exec()) ?? []);
   }
 
+  /**
+   * Every slot with its state, read in one transaction, and checked: each slot in exactly one
+   * state; an idle slot listed exactly once in the idle list; a busy slot holding a lease; no
+   * list entry or lease without its slot. A non-empty `problems` means a slot is lost or doubled.
+   */
   async pool(): Promise<PoolSnapshot> {
-    const slots = await this.listSlots();
-    const snapshot: PoolSnapshot = { total: slots.length, idle: 0, busy: 0, booting: 0, dead: 0, slots };
-    for (const slot of slots) snapshot[slot.state] += 1;
+    const k = this.keys;
+    const ids = await this.redis.smembers(k.slots);
+    const tx = this.redis.multi();
+    for (const id of ids) tx.hgetall(k.slot(id));
+    tx.lrange(k.idle, 0, -1);
+    tx.zrange(k.leases, 0, -1);
+    const replies = (await tx.exec()) ?? [];
+    const leases = replies.pop()?.[1] as string[];
+    const idleList = replies.pop()?.[1] as string[];
+    const slots = toSlots(replies);
+    const snapshot: PoolSnapshot = { total: slots.length, idle: 0, busy: 0, booting: 0, dead: 0, slots, consistent: true, problems: [] };
+    const listed = new Map<string, number>();
+    for (const id of idleList) listed.set(id, (listed.get(id) ?? 0) + 1);
+    const leased = new Set(leases);
+    const known = new Set(slots.map((slot) => slot.id));
+    for (const slot of slots) {
+      snapshot[slot.state] += 1;
+      const times = listed.get(slot.id) ?? 0;
+      if (slot.state === 'idle' && times !== 1) snapshot.problems.push(`${slot.id} is idle but listed ${times} times`);
+      if (slot.state !== 'idle' && times > 0) snapshot.problems.push(`${slot.id} is ${slot.state} but in the idle list`);
+      if (slot.state === 'busy' && !leased.has(slot.id)) snapshot.problems.push(`${slot.id} is busy without a lease`);
+      if (slot.state !== 'busy' && leased.has(slot.id)) snapshot.problems.push(`${slot.id} is ${slot.state} but holds a lease`);
+    }
+    for (const id of listed.keys()) if (!known.has(id)) snapshot.problems.push(`${id} is in the idle list but not a slot`);
+    for (const id of leased) if (!known.has(id)) snapshot.problems.push(`${id} holds a lease but is not a slot`);
+    snapshot.consistent = snapshot.problems.length === 0;
     return snapshot;
   }
 
@@ -349,10 +373,77 @@ export class Registry {
     };
   }
 
+  /**
+   * Admits one request of an API key against its rate (per minute) and concurrency limits,
+   * shared by every router. `holdMs` bounds how long the request counts if its router dies.
+   */
+  async admitKey(
+    keyName: string,
+    requestId: string,
+    limits: { ratePerMinute: number; maxConcurrent: number; holdMs: number },
+  ): Promise<{ admitted: true } | { admitted: false; limit: 'rate' | 'concurrency'; retryAfterMs: number }> {
+    const now = Date.now();
+    const window = Math.floor(now / RATE_WINDOW_MS);
+    const [code, retryAfterMs] = (await this.script(
+      'admitKey',
+      [this.keys.keyRate(keyName, window), this.keys.keyInFlight(keyName)],
+      [now, limits.ratePerMinute, RATE_WINDOW_MS, limits.maxConcurrent, requestId, limits.holdMs],
+    )) as [number, number];
+    if (code === 1) return { admitted: true };
+    return { admitted: false, limit: code === -1 ? 'rate' : 'concurrency', retryAfterMs: Math.max(0, retryAfterMs) };
+  }
+
+  /** The request of an API key has ended: it no longer counts against its concurrency. */
+  async releaseKey(keyName: string, requestId: string): Promise<void> {
+    await this.redis.zrem(this.keys.keyInFlight(keyName), requestId);
+  }
+
+  /** Counts a watchdog kill by reason (shown by every router's /metrics). */
+  async countKill(reason: KillReason): Promise<void> {
+    await this.redis.hincrby(this.keys.stats, `kills:${reason}`, 1);
+  }
+
+  /** Watchdog kills by reason, over the whole fleet. */
+  async killCounts(): Promise<Record<string, number>> {
+    const stats = await this.redis.hgetall(this.keys.stats);
+    const kills: Record<string, number> = {};
+    for (const [field, value] of Object.entries(stats)) if (field.startsWith('kills:')) kills[field.slice(6)] = Number(value);
+    return kills;
+  }
+
+  /**
+   * The registry's epoch: written once, so a change (or absence, before the first write) means
+   * Redis lost its data and every service must publish again what it holds.
+   */
+  async epoch(): Promise<string> {
+    await this.redis.set(this.keys.epoch, newToken(), 'NX');
+    return (await this.redis.get(this.keys.epoch)) ?? '';
+  }
+
+  /** A worker says it is alive; the key vanishes `ttlMs` after its last beat. */
+  async heartbeat(host: string, ttlMs: number): Promise<void> {
+    await this.redis.set(this.keys.heartbeat(host), String(Date.now()), 'PX', ttlMs);
+  }
+
+  /** Whether a host's worker has beaten recently. */
+  async workerAlive(host: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.heartbeat(host))) === 1;
+  }
+
   /** Direct access for tests and the pool checker. */
   get client(): Redis {
     return this.redis;
   }
+}
+
+function toSlots(replies: [Error | null, unknown][]): SlotRecord[] {
+  const slots: SlotRecord[] = [];
+  for (const [err, hash] of replies) {
+    if (err) throw err;
+    const slot = toSlot(hash as Record<string, string>);
+    if (slot) slots.push(slot);
+  }
+  return slots.sort(compareSlots);
 }
 
 function toLease(reply: string[]): Lease {

@@ -14,7 +14,8 @@ export type ScriptName =
   | 'releaseSlot'
   | 'setSlotState'
   | 'releaseClaim'
-  | 'recordKill';
+  | 'recordKill'
+  | 'admitKey';
 
 /** Replaces each `--- @include "name"` line with lua/includes/name.lua (shared functions). */
 export function withIncludes(source: string, dir = LUA_DIR): string {

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { RouterConfig } from '@corral/config';
-import { CorralError, parseExecutionRequest, type ErrorCode, type Job } from '@corral/contracts';
+import type { ApiKey, RouterConfig } from '@corral/config';
+import { CorralError, openApiDocument, parseExecutionRequest, STATUS_HEADER, type ErrorCode, type Job } from '@corral/contracts';
 import type { Registry } from '@corral/registry';
 import type { Logger } from '@corral/service';
+import { KeyRing } from './auth';
+import type { RouterMetrics } from './metrics';
 import type { WorkerProxy } from './proxy';
 import type { SlotQueue } from './slot-queue';
 
@@ -12,6 +17,7 @@ export interface RouterDeps {
   registry: Registry;
   queue: SlotQueue;
   proxy: WorkerProxy;
+  metrics: RouterMetrics;
   log: Logger;
 }
 
@@ -19,6 +25,7 @@ export interface RouterDeps {
 const ANSWER_GRACE_MS = 30_000;
 
 function sendError(res: Response, code: ErrorCode, message?: string, headers: Record<string, string> = {}): void {
+  res.locals['outcome'] = code;
   if (res.headersSent) {
     res.destroy();
     return;
@@ -26,6 +33,9 @@ function sendError(res: Response, code: ErrorCode, message?: string, headers: Re
   const err = new CorralError(code, message);
   res.status(err.httpStatus).set(headers).json(err.toBody());
 }
+
+/** The router's own version, for the OpenAPI document. */
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 /** body-parser's failures, as catalogue errors. */
 function bodyError(err: { type?: string; status?: number; message?: string }): CorralError | null {
@@ -46,10 +56,25 @@ function bodyError(err: { type?: string; status?: number; message?: string }): C
 
 /** The router's HTTP API (express 5: a rejected promise reaches the error handler). */
 export function createApp(deps: RouterDeps): express.Express {
-  const { config, registry, queue, proxy, log } = deps;
+  const { config, registry, queue, proxy, metrics, log } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  const keys = new KeyRing(config.apiKeys);
+  const openApi = JSON.stringify(openApiDocument(config.limits, { version: VERSION, apiKeys: keys.enabled }));
+  /** With API keys on, who is asking; a missing or wrong key ends here with 401. */
+  const authenticate = (req: Request, res: Response, next: NextFunction): void => {
+    res.locals['key'] = keys.identify(req.headers);
+    next();
+  };
+
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openApi);
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -61,16 +86,26 @@ export function createApp(deps: RouterDeps): express.Express {
     else sendError(res, 'unavailable', `No idle slot (${pool.total} slots: ${pool.busy} busy, ${pool.booting} booting, ${pool.dead} dead).`);
   });
 
-  app.get('/v1/pool', async (_req, res) => {
+  app.get('/v1/pool', authenticate, async (_req, res) => {
     const pool = await registry.pool();
     res.json({ ...pool, queued: queue.length });
   });
 
   const rawBody = express.raw({ type: () => true, limit: config.maxBodyBytes });
 
-  app.post('/v1/executions', rawBody, async (req: Request, res: Response) => {
+  app.post('/v1/executions', (_req, res, next) => {
+    const started = performance.now();
+    // The outcome: an error code the router chose, else the status the worker sent along.
+    res.once('finish', () =>
+      metrics.finished(String(res.locals['outcome'] ?? res.getHeader(STATUS_HEADER) ?? res.statusCode), (performance.now() - started) / 1000),
+    );
+    next();
+  });
+
+  app.post('/v1/executions', authenticate, rawBody, async (req: Request, res: Response) => {
     const requestId = randomUUID();
-    const reqLog = log.child({ requestId });
+    const key = res.locals['key'] as ApiKey | null;
+    const reqLog = log.child({ requestId, ...(key ? { key: key.name } : {}) });
     const arrived = Date.now();
     res.set('x-request-id', requestId);
 
@@ -82,6 +117,21 @@ export function createApp(deps: RouterDeps): express.Express {
     }
     const job: Job = parseExecutionRequest(parsed, config.limits);
     const body = Buffer.from(JSON.stringify(job));
+
+    if (key) {
+      // Counted while it may wait and run; if this router dies, the count expires by itself.
+      const holdMs = config.queueTimeoutMs + job.timeoutMs + ANSWER_GRACE_MS;
+      const admission = await registry.admitKey(key.name, requestId, { ratePerMinute: key.ratePerMinute, maxConcurrent: key.maxConcurrent, holdMs });
+      if (!admission.admitted) {
+        reqLog.warn({ limit: admission.limit }, 'API key over its limit');
+        return admission.limit === 'rate'
+          ? sendError(res, 'rate_limited', `API key "${key.name}" may send ${key.ratePerMinute} requests a minute.`, {
+              'retry-after': String(Math.max(1, Math.ceil(admission.retryAfterMs / 1000))),
+            })
+          : sendError(res, 'concurrency_limited', `API key "${key.name}" may have ${key.maxConcurrent} executions at once.`, { 'retry-after': '1' });
+      }
+      res.once('close', () => void registry.releaseKey(key.name, requestId).catch((err: unknown) => reqLog.warn({ err }, 'releasing the key count failed')));
+    }
 
     // Whoever leaves first (the client, or the answer being sent) ends the wait.
     const gone = new AbortController();
@@ -104,13 +154,17 @@ export function createApp(deps: RouterDeps): express.Express {
         await registry.releaseClaim(lease);
         return;
       }
+      if (attempt === 0) metrics.queueWait((Date.now() - arrived) / 1000);
       const outcome = await proxy.forward(req, res, lease, body, requestId, job.timeoutMs + ANSWER_GRACE_MS);
       const slot = lease.slotId;
       if (outcome.kind === 'answered') {
         reqLog.info({ slot, attempt, httpStatus: outcome.httpStatus, status: outcome.executionStatus, ms: Date.now() - arrived }, 'execution answered');
         return;
       }
+      metrics.proxyError(outcome.reason);
       if (outcome.kind === 'failed') {
+        // The job may have run: never again. The slot's worker is broken; take the slot out.
+        await registry.markDead(lease).catch(() => undefined);
         reqLog.error({ slot, reason: outcome.reason }, 'worker failed after the job was handed over');
         return sendError(res, 'worker_failed', `The worker of slot ${slot} failed (${outcome.reason}) after the job was handed over; it was not retried.`);
       }
@@ -131,6 +185,8 @@ export function createApp(deps: RouterDeps): express.Express {
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const known = err instanceof CorralError ? err : bodyError(err as { type?: string });
     if (known) {
+      res.locals['outcome'] = known.code;
+      if (known.code === 'unauthorized') res.set('www-authenticate', 'Bearer');
       if (!res.headersSent) res.status(known.httpStatus).json(known.toBody());
       return;
     }

@@ -5,6 +5,7 @@ import type { RouterConfig } from '@corral/config';
 import { Registry } from '@corral/registry';
 import type { Logger, Running } from '@corral/service';
 import { createApp } from './app';
+import { createMetrics } from './metrics';
 import { WorkerProxy } from './proxy';
 import { SlotQueue } from './slot-queue';
 
@@ -30,7 +31,8 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
   });
   const unsubscribe = await registry.subscribeRouter(routerId, (ticket) => queue.onAssigned(ticket));
   const proxy = new WorkerProxy();
-  const app = createApp({ config, registry, queue, proxy, log });
+  const metrics = createMetrics(registry, () => queue.length);
+  const app = createApp({ config, registry, queue, proxy, metrics, log });
   const server = createServer(app);
   // A job may take maxTimeoutMs; the server's own request timeout must not cut it short.
   server.requestTimeout = config.limits.maxTimeoutMs + 60_000;

@@ -78,6 +78,7 @@ export async function startWatchdog(config: Readonly<WatchdogConfig>, log: Logge
     // The reason goes to Redis first; if the job ended meanwhile, the token no longer matches and nothing is killed.
     if (!(await registry.recordKill(sandbox.slotId, sandbox.token, verdict.reason))) return;
     killSandbox(sandbox);
+    await registry.countKill(verdict.reason).catch(() => undefined);
     log.info({ slot: sandbox.slotId, pid: sandbox.pid, cgroup: Boolean(sandbox.cgroup), ...verdict }, 'killed a sandbox over its budget');
   }
 

@@ -1,0 +1,181 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadRouterConfig } from '@corral/config';
+import { REQUEST_FIELDS } from '@corral/contracts';
+import { freePort, randomLoopbackBase, randomPrefix, REPO_ROOT, startRedisServer, type RedisServer } from '@corral/devkit';
+import { Registry } from '@corral/registry';
+import { createLogger } from '@corral/service';
+import { startRouter, type RouterHandle } from '../src/lib/router';
+
+/** API keys and their limits, /metrics and /openapi.json: real Redis, stand-in workers. */
+let redis: RedisServer;
+let registry: Registry;
+let router: RouterHandle;
+let prefix: string;
+let base: string;
+let workerPort: number;
+let dir: string;
+const servers: Server[] = [];
+const host = 'p1';
+const KEY_A = 'a-secret-key-of-alice-0001';
+const KEY_B = 'b-secret-key-of-bob-000002';
+
+/** A stand-in worker that answers after `delayMs`, then puts its slot back as a worker does. */
+async function slot(i: number, delayMs = 0): Promise<void> {
+  const p = base.split('.').map(Number);
+  const ip = `${p[0]}.${p[1]}.${p[2]}.${p[3]! + i}`;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () =>
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-corral-status': 'ok' });
+        res.end(JSON.stringify({ status: 'ok' }));
+        void registry.slotReady(host, `${host}:${i}`, String(req.headers['x-corral-token']), 1, workerPort);
+      }, delayMs),
+    );
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(workerPort, ip, resolve));
+  const slots = (await registry.listSlots(host)).map((s) => ({ id: s.id, ip: s.ip }));
+  await registry.publishInventory(host, 'loopback', [...slots, { id: `${host}:${i}`, ip }]);
+  await registry.slotReady(host, `${host}:${i}`, '', 1, workerPort);
+}
+
+function post(key?: string): Promise<Response> {
+  return fetch(`${router.url}/v1/executions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify({ code: '1' }),
+  });
+}
+
+async function start(env: Record<string, string>): Promise<void> {
+  router = await startRouter(
+    loadRouterConfig({ REDIS_URL: redis.url, CORRAL_REDIS_PREFIX: prefix, PORT: '0', CORRAL_QUEUE_TIMEOUT_MS: '200', ...env }),
+    createLogger('router', 'silent'),
+  );
+}
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  dir = mkdtempSync(join(tmpdir(), 'corral-router-keys-'));
+});
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await redis?.stop();
+});
+beforeEach(async () => {
+  prefix = randomPrefix('prod');
+  base = randomLoopbackBase();
+  workerPort = await freePort(base);
+  registry = await Registry.connect({ url: redis.url, prefix });
+});
+afterEach(async () => {
+  await router?.close();
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+  await registry.close();
+});
+
+describe('API keys', () => {
+  it('are not asked for when none is configured', async () => {
+    await start({});
+    await slot(0);
+    expect((await post()).status).toBe(200);
+  });
+
+  it('missing or wrong → 401 with WWW-Authenticate; right → served; health stays open', async () => {
+    await start({ CORRAL_API_KEYS: `alice:${KEY_A}` });
+    await slot(0);
+    const missing = await post();
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer');
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    expect((await post('wrong-key-wrong-key-wrong')).status).toBe(401);
+    expect((await fetch(`${router.url}/v1/pool`)).status).toBe(401);
+    expect((await post(KEY_A)).status).toBe(200);
+    expect((await fetch(`${router.url}/healthz`)).status).toBe(200);
+  });
+
+  it('over its rate → 429 rate_limited with Retry-After; other keys unaffected', async () => {
+    const file = join(dir, 'keys.json');
+    writeFileSync(file, JSON.stringify([{ name: 'alice', key: KEY_A, ratePerMinute: 2 }, { name: 'bob', key: KEY_B }]));
+    await start({ CORRAL_API_KEYS_FILE: file });
+    await slot(0);
+    expect((await post(KEY_A)).status).toBe(200);
+    expect((await post(KEY_A)).status).toBe(200);
+    const over = await post(KEY_A);
+    expect(over.status).toBe(429);
+    expect(((await over.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await post(KEY_B)).status).toBe(200);
+  });
+
+  it('over its concurrency → 429 concurrency_limited, counted across routers and released when done', async () => {
+    await start({ CORRAL_API_KEYS: `alice:${KEY_A}`, CORRAL_KEY_CONCURRENCY: '1', CORRAL_QUEUE_TIMEOUT_MS: '2000' });
+    const second = await startRouter(
+      loadRouterConfig({ REDIS_URL: redis.url, CORRAL_REDIS_PREFIX: prefix, PORT: '0', CORRAL_API_KEYS: `alice:${KEY_A}`, CORRAL_KEY_CONCURRENCY: '1' }),
+      createLogger('router', 'silent'),
+    );
+    try {
+      await slot(0, 300);
+      await slot(1, 300);
+      const running = post(KEY_A);
+      await new Promise((r) => setTimeout(r, 100));
+      const other = await fetch(`${second.url}/v1/executions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY_A}` },
+        body: JSON.stringify({ code: '1' }),
+      });
+      expect(other.status).toBe(429);
+      expect(((await other.json()) as { error: { code: string } }).error.code).toBe('concurrency_limited');
+      expect((await running).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await post(KEY_A)).status).toBe(200);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('/metrics and /openapi.json', () => {
+  it('expose executions by status, latency and queue-wait histograms, pool gauges, kills and proxy errors', async () => {
+    await start({});
+    await slot(0);
+    await post();
+    await post();
+    await registry.countKill('cpu_limit');
+    const text = await (await fetch(`${router.url}/metrics`)).text();
+    expect(text).toMatch(/^corral_executions_total\{status="ok"\} 2$/m);
+    expect(text).toMatch(/^corral_execution_duration_seconds_count\{status="ok"\} 2$/m);
+    expect(text).toMatch(/^corral_queue_wait_seconds_count 2$/m);
+    expect(text).toMatch(/^corral_pool_slots\{state="idle"\} 1$/m);
+    expect(text).toMatch(/^corral_pool_slots\{state="busy"\} 0$/m);
+    expect(text).toMatch(/^corral_watchdog_kills_total\{reason="cpu_limit"\} 1$/m);
+    expect(text).toMatch(/^# TYPE corral_proxy_errors_total counter$/m);
+    expect(text).toMatch(/^corral_router_process_cpu_seconds_total /m);
+  });
+
+  it('counts refusals by their error code', async () => {
+    await start({});
+    await post(); // no slot at all: no_capacity after the deadline
+    const text = await (await fetch(`${router.url}/metrics`)).text();
+    expect(text).toMatch(/^corral_executions_total\{status="no_capacity"\} 1$/m);
+  });
+
+  it('serve an OpenAPI 3.1 document that validates and matches the request the router accepts', async () => {
+    await start({ CORRAL_API_KEYS: `alice:${KEY_A}` });
+    const doc = (await (await fetch(`${router.url}/openapi.json`)).json()) as {
+      components: { schemas: { ExecutionRequest: { properties: Record<string, unknown> } } };
+    };
+    expect(Object.keys(doc.components.schemas.ExecutionRequest.properties).sort()).toEqual([...REQUEST_FIELDS].sort());
+    const file = join(dir, 'openapi.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const cli = join(REPO_ROOT, 'node_modules', '@seriousme', 'openapi-schema-validator', 'bin', 'validate-api-cli.js');
+    const result = spawnSync(process.execPath, [cli, file], { encoding: 'utf8' });
+    expect(result.stdout).toMatch(/"valid": true/);
+    expect(result.status).toBe(0);
+  });
+});

@@ -1,0 +1,120 @@
+import { type ExecutionLimits, REQUEST_FIELDS } from './api';
+import { ERROR_CATALOGUE, type ErrorCode } from './errors';
+import { SLOT_STATES } from './slots';
+import { EXECUTION_STATUSES } from './status';
+
+const json = 'application/json';
+
+function errorResponse(description: string, codes: ErrorCode[]): Record<string, unknown> {
+  return {
+    description: `${description} Codes: ${codes.join(', ')}.`,
+    content: { [json]: { schema: { $ref: '#/components/schemas/Error' } } },
+  };
+}
+
+/**
+ * The OpenAPI 3.1 document of the public API, built from the same constants the router
+ * validates with (request fields, limits, statuses, error codes), so that it cannot drift.
+ */
+export function openApiDocument(limits: ExecutionLimits, options: { version: string; apiKeys: boolean }): Record<string, unknown> {
+  const byStatus = (status: number): ErrorCode[] =>
+    (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).filter((code) => ERROR_CATALOGUE[code].httpStatus === status);
+  const request: Record<(typeof REQUEST_FIELDS)[number], Record<string, unknown>> = {
+    code: { type: 'string', minLength: 1, description: `The program, run as the CommonJS main module. At most ${limits.maxCodeBytes} bytes (UTF-8).` },
+    stdin: { type: 'string', default: '', description: `Standard input. At most ${limits.maxStdinBytes} bytes.` },
+    args: { type: 'array', items: { type: 'string' }, maxItems: limits.maxArgs, default: [], description: 'process.argv.slice(2)' },
+    timeoutMs: { type: 'integer', minimum: 1, maximum: limits.maxTimeoutMs, default: limits.defaultTimeoutMs, description: 'Wall-time limit.' },
+    cpuMs: { type: 'integer', minimum: 1, maximum: limits.maxCpuMs, description: 'CPU-time budget; defaults to timeoutMs.' },
+    memoryMb: { type: 'integer', minimum: limits.minMemoryMb, maximum: limits.maxMemoryMb, default: limits.defaultMemoryMb, description: 'V8 heap limit.' },
+  };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'corral',
+      version: options.version,
+      description: 'Runs untrusted JavaScript: a fresh, jailed, pre-booted process per execution.',
+    },
+    ...(options.apiKeys ? { security: [{ bearer: [] }] } : {}),
+    paths: {
+      '/v1/executions': {
+        post: {
+          operationId: 'createExecution',
+          summary: 'Run a program once and answer with what it did.',
+          requestBody: { required: true, content: { [json]: { schema: { $ref: '#/components/schemas/ExecutionRequest' } } } },
+          responses: {
+            '200': {
+              description: 'The code ran, whatever it did (see status).',
+              content: { [json]: { schema: { $ref: '#/components/schemas/ExecutionResult' } } },
+            },
+            '400': errorResponse('The request is not valid.', byStatus(400)),
+            '401': errorResponse('A valid API key is required.', byStatus(401)),
+            '413': errorResponse('The request is too large.', byStatus(413)),
+            '429': errorResponse('Too many requests.', byStatus(429)),
+            '502': errorResponse('The worker failed after taking the job; it was not retried.', byStatus(502)),
+            '503': errorResponse('No capacity within the queue deadline, or shutting down (see Retry-After).', byStatus(503)),
+          },
+        },
+      },
+      '/v1/pool': {
+        get: {
+          operationId: 'getPool',
+          summary: 'Slots by state, the slots, waiting requests and a consistency check.',
+          responses: { '200': { description: 'The pool.', content: { [json]: { schema: { $ref: '#/components/schemas/Pool' } } } } },
+        },
+      },
+      '/healthz': { get: { operationId: 'health', security: [], responses: { '200': { description: 'The router runs.' } } } },
+      '/readyz': {
+        get: {
+          operationId: 'ready',
+          security: [],
+          responses: { '200': { description: 'At least one slot is idle.' }, '503': errorResponse('No slot is idle.', ['unavailable']) },
+        },
+      },
+      '/metrics': { get: { operationId: 'metrics', security: [], responses: { '200': { description: 'Prometheus text format.' } } } },
+    },
+    components: {
+      ...(options.apiKeys ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : {}),
+      schemas: {
+        ExecutionRequest: { type: 'object', additionalProperties: false, required: ['code'], properties: request },
+        ExecutionResult: {
+          type: 'object',
+          required: ['id', 'status', 'exitCode', 'signal', 'stdout', 'stderr', 'truncated', 'durationMs', 'cpuMs', 'memoryBytes'],
+          properties: {
+            id: { type: 'string' },
+            status: { type: 'string', enum: [...EXECUTION_STATUSES] },
+            exitCode: { type: ['integer', 'null'] },
+            signal: { type: ['string', 'null'] },
+            stdout: { type: 'string' },
+            stderr: { type: 'string' },
+            truncated: { type: 'boolean' },
+            durationMs: { type: 'number' },
+            cpuMs: { type: 'number' },
+            memoryBytes: { type: 'integer' },
+          },
+        },
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: { code: { type: 'string', enum: Object.keys(ERROR_CATALOGUE) }, message: { type: 'string' }, details: {} },
+            },
+          },
+        },
+        Pool: {
+          type: 'object',
+          properties: {
+            total: { type: 'integer' },
+            ...Object.fromEntries(SLOT_STATES.map((state) => [state, { type: 'integer' }])),
+            queued: { type: 'integer' },
+            consistent: { type: 'boolean' },
+            problems: { type: 'array', items: { type: 'string' } },
+            slots: { type: 'array', items: { type: 'object' } },
+          },
+        },
+      },
+    },
+  };
+}
