@@ -25,6 +25,8 @@ export interface PoolView {
   booting: number;
   dead: number;
   slots: { id: string; state: string; pid: number | null }[];
+  consistent: boolean;
+  problems: string[];
 }
 
 export async function pool(url: string): Promise<PoolView> {

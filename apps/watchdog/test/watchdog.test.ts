@@ -50,7 +50,7 @@ beforeEach(async () => {
   const prefix = randomPrefix('watchdog');
   registry = await Registry.connect({ url: redis.url, prefix });
   watchdog = await startWatchdog(
-    loadWatchdogConfig({ REDIS_URL: redis.url, CORRAL_REDIS_PREFIX: prefix, CORRAL_HOST_ID: host, CORRAL_SAMPLE_MS: '50' }),
+    loadWatchdogConfig({ REDIS_URL: redis.url, CORRAL_REDIS_PREFIX: prefix, CORRAL_HOST_ID: host, CORRAL_SAMPLE_MS: '50', CORRAL_SWEEP_MS: '60000' }),
     createLogger('watchdog', 'silent'),
   );
 });
@@ -124,6 +124,23 @@ describe('watchdog (real Redis, real processes)', () => {
     expect(await registry.killReason(`${host}:0`)).toBe('cpu_limit');
     await waitFor('the cgroup to be empty', () => readFileSync(cg.procsFile, 'latin1').trim() === '');
     cgroups.release();
+  });
+
+  it('sweeps: a silent worker has its slots taken out of service, a job past its lease is killed', async () => {
+    await registry.heartbeat(host, 60_000); // the worker is alive
+    const stuck = await busyProcess('setInterval(() => {}, 1000)');
+    await running(0, stuck.pid!, 60_000);
+    await registry.client.zadd(registry.keys.leases, Date.now() - 1, `${host}:0`); // its lease ran out
+    await watchdog.sweep();
+    expect(await ended(stuck)).toBe('SIGKILL');
+    expect(await registry.killReason(`${host}:0`)).toBe('timeout');
+    // The worker falls silent: after two sweeps in a row its slots are out of service.
+    await registry.slotReady(host, `${host}:1`, '', 1, 7070);
+    await registry.client.del(registry.keys.heartbeat(host));
+    await watchdog.sweep();
+    expect((await registry.pool()).slots.find((s) => s.id === `${host}:1`)?.state).toBe('idle'); // one silent sweep is not enough
+    await watchdog.sweep();
+    expect((await registry.pool()).slots.every((s) => s.state === 'dead')).toBe(true);
   });
 
   it('survives a sandbox that vanished between the registry read and the sample', async () => {

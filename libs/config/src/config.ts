@@ -75,6 +75,8 @@ export interface WorkerConfig extends CommonConfig {
 
 export interface WatchdogConfig extends CommonConfig {
   sampleMs: number;
+  /** How often the watchdog looks for orphans: slots of a worker that stopped, jobs past their lease. */
+  sweepMs: number;
   /** Resident memory a sandbox may use beyond its job's memoryMb: the runtime's own footprint. */
   rssOverheadMb: number;
 }
@@ -224,6 +226,7 @@ export function loadWatchdogConfig(env: Env): Readonly<WatchdogConfig> {
   return r.done({
     ...common(r),
     sampleMs: r.int('CORRAL_SAMPLE_MS', 100, { min: 10, max: 60_000 }),
+    sweepMs: r.int('CORRAL_SWEEP_MS', 1000, { min: 100, max: 600_000 }),
     rssOverheadMb: rssOverheadMb(r),
   });
 }

@@ -213,6 +213,36 @@ describe('Registry against a real Redis', () => {
     });
   });
 
+  it('after Redis lost its data: a new epoch, and a worker can put back its running job', async () => {
+    const before = await registry.epoch();
+    expect(await registry.epoch()).toBe(before);
+    await bringUp(1);
+    const lease = (await registry.claimSlot(5000, 'r'))!;
+    await registry.startJob(host, running(lease.slotId, lease.token), 5000);
+    await registry.client.flushdb();
+    expect(await registry.epoch()).not.toBe(before);
+    await registry.publishInventory(host, 'loopback', addresses(1));
+    expect(await registry.restoreJob(host, running(lease.slotId, lease.token), 5000)).toBe(true);
+    expect(await registry.restoreJob(host, running(lease.slotId, lease.token), 5000)).toBe(false); // only out of service slots
+    expect(await registry.runningOn(host)).toHaveLength(1);
+    expect(await registry.slotReady(host, lease.slotId, lease.token, 5, 7070)).toBe('idle');
+  });
+
+  it('takes a silent host out of service, and lists jobs that outlived their lease', async () => {
+    await bringUp(2);
+    await registry.heartbeat(host, 5000);
+    expect(await registry.markHostDead(host)).toBe(0); // it beats: nothing happens
+    const lease = (await registry.claimSlot(5000, 'r'))!;
+    await registry.startJob(host, running(lease.slotId, lease.token), 1);
+    await new Promise((r) => setTimeout(r, 10));
+    expect((await registry.expiredRunning(host)).map((r) => r.slotId)).toEqual([lease.slotId]);
+    await registry.client.del(registry.keys.heartbeat(host));
+    expect(await registry.workerAlive(host)).toBe(false);
+    expect(await registry.markHostDead(host)).toBe(2);
+    expect(await registry.pool()).toMatchObject({ dead: 2, idle: 0, busy: 0 });
+    expect(await registry.runningOn(host)).toEqual([]);
+  });
+
   it('the consistency check finds a lost slot and a doubled one', async () => {
     await bringUp(2);
     await registry.client.lrem(registry.keys.idle, 0, 'h1:0'); // idle but unlisted: lost

@@ -425,6 +425,37 @@ export class Registry {
     await this.redis.set(this.keys.heartbeat(host), String(Date.now()), 'PX', ttlMs);
   }
 
+  /** Puts back a job the worker still runs after Redis lost its data (worker). */
+  async restoreJob(host: string, sandbox: RunningSandbox, leaseMs: number): Promise<boolean> {
+    const k = this.keys;
+    const reply = await this.script(
+      'restoreJob',
+      [k.slot(sandbox.slotId), k.leases, k.running(host)],
+      [sandbox.slotId, sandbox.token, Date.now(), leaseMs, JSON.stringify(sandbox), sandbox.pid],
+    );
+    return reply === 1;
+  }
+
+  /** Takes every slot of a host whose worker's heartbeat expired out of service (watchdog). */
+  async markHostDead(host: string): Promise<number> {
+    const k = this.keys;
+    return (await this.script('markHostDead', [k.hostSlots(host), k.idle, k.leases, k.running(host), k.heartbeat(host)], [k.slotPrefix, Date.now()])) as number;
+  }
+
+  /** Runs `listener` each time the connection to Redis is ready again after a loss. */
+  onReconnect(listener: () => void): void {
+    this.redis.on('ready', listener); // registered after connect: every 'ready' from now on is a reconnect
+  }
+
+  /** The running jobs of a host whose lease has expired: their worker is gone or stuck (watchdog). */
+  async expiredRunning(host: string): Promise<RunningSandbox[]> {
+    const running = await this.runningOn(host);
+    if (running.length === 0) return [];
+    const scores = await this.redis.zmscore(this.keys.leases, ...running.map((r) => r.slotId));
+    const now = Date.now();
+    return running.filter((_, i) => scores[i] === null || Number(scores[i]) < now);
+  }
+
   /** Whether a host's worker has beaten recently. */
   async workerAlive(host: string): Promise<boolean> {
     return (await this.redis.exists(this.keys.heartbeat(host))) === 1;

@@ -15,7 +15,9 @@ export type ScriptName =
   | 'setSlotState'
   | 'releaseClaim'
   | 'recordKill'
-  | 'admitKey';
+  | 'admitKey'
+  | 'restoreJob'
+  | 'markHostDead';
 
 /** Replaces each `--- @include "name"` line with lua/includes/name.lua (shared functions). */
 export function withIncludes(source: string, dir = LUA_DIR): string {

@@ -10,8 +10,11 @@ export interface RedisServer {
   url: string;
   port: number;
   password: string | undefined;
+  /** The current redis-server process (a new one after `restart`). */
   process: ChildProcess;
   stop(): Promise<void>;
+  /** Stops it and starts a new one on the same port with the same password: its data is gone. */
+  restart(): Promise<void>;
 }
 
 export const REDIS_INSTALL_HINT =
@@ -37,42 +40,63 @@ function ping(port: number): Promise<boolean> {
 export async function startRedisServer(options: { password?: string } = {}): Promise<RedisServer> {
   if (!hasRedisServer()) throw new Error(REDIS_INSTALL_HINT);
   const dir = mkdtempSync(join(tmpdir(), 'corral-redis-'));
-  for (let attempt = 0; ; attempt += 1) {
-    const port = await freePort();
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'];
-    if (options.password) args.push('--requirepass', options.password);
-    // Its own process group, so that Ctrl-C on `npm start` does not stop Redis before the services.
-    const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
-    killOnExit(child);
-    let exited = false;
-    child.once('exit', () => (exited = true));
+  let port = 0;
+  let current: { child: ChildProcess; exited: Promise<unknown> } | undefined;
+  for (let attempt = 0; !current; attempt += 1) {
+    port = await freePort();
     try {
-      await waitFor(`redis-server on port ${port}`, async () => exited ? Promise.reject(new Error('redis-server exited')) : ping(port), {
-        timeoutMs: 5000,
-        intervalMs: 10,
-      });
+      current = await launch(port, dir, options.password);
     } catch (err) {
-      child.kill('SIGKILL');
       if (attempt < 3) continue; // the port was taken between freePort and listen
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
-    const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
-    return {
-      url: `redis://${auth}127.0.0.1:${port}`,
-      port,
-      password: options.password,
-      process: child,
-      stop: async () => {
-        if (!exited) {
-          const gone = new Promise((resolve) => child.once('exit', resolve));
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-          await gone;
-          clearTimeout(timer);
-        }
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
   }
+  const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
+  const stopCurrent = async (): Promise<void> => {
+    const running = current;
+    if (!running || running.child.exitCode !== null || running.child.signalCode !== null) return;
+    running.child.kill('SIGTERM');
+    const timer = setTimeout(() => running.child.kill('SIGKILL'), 3000);
+    await running.exited;
+    clearTimeout(timer);
+  };
+  const server: RedisServer = {
+    url: `redis://${auth}127.0.0.1:${port}`,
+    port,
+    password: options.password,
+    process: current.child,
+    stop: async () => {
+      await stopCurrent();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    restart: async () => {
+      await stopCurrent();
+      current = await launch(port, dir, options.password);
+      server.process = current.child;
+    },
+  };
+  return server;
+}
+
+/** Starts redis-server on `port` and waits until it accepts connections. */
+async function launch(port: number, dir: string, password: string | undefined): Promise<{ child: ChildProcess; exited: Promise<unknown> }> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'];
+  if (password) args.push('--requirepass', password);
+  // Its own process group, so that Ctrl-C on `npm start` does not stop Redis before the services.
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  killOnExit(child);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  try {
+    await waitFor(`redis-server on port ${port}`, async () => (gone ? Promise.reject(new Error('redis-server exited')) : ping(port)), {
+      timeoutMs: 5000,
+      intervalMs: 10,
+    });
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return { child, exited };
 }

@@ -30,6 +30,8 @@ export interface StackOptions {
 export interface Stack {
   url: string;
   redisUrl: string;
+  /** The private redis-server, when the stack started one. */
+  redis: RedisServer | undefined;
   prefix: string;
   hostId: string;
   env: NodeJS.ProcessEnv;
@@ -98,7 +100,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       },
       { timeoutMs: options.readyTimeoutMs ?? 60_000, intervalMs: 50 },
     );
-    return { url, redisUrl, prefix, hostId, env, services, stop };
+    return { url, redisUrl, redis, prefix, hostId, env, services, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -27,3 +27,18 @@ describe('private redis-server', () => {
     await expect(command(redis.port, 'PING')).rejects.toThrow(/ECONNREFUSED/);
   });
 });
+
+describe('private redis-server restart', () => {
+  it('comes back on the same port with the same password and no data', async () => {
+    const redis = await startRedisServer({ password: 'pw-restart' });
+    try {
+      await command(redis.port, 'AUTH pw-restart');
+      const before = redis.process.pid;
+      await redis.restart();
+      expect(redis.process.pid).not.toBe(before);
+      expect(await command(redis.port, 'PING')).toMatch(/NOAUTH/);
+    } finally {
+      await redis.stop();
+    }
+  });
+});

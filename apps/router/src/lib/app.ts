@@ -13,6 +13,8 @@ import type { WorkerProxy } from './proxy';
 import type { SlotQueue } from './slot-queue';
 
 export interface RouterDeps {
+  /** Responses of execution requests not yet finished (graceful shutdown answers what is left). */
+  inFlight: Set<Response>;
   config: Readonly<RouterConfig>;
   registry: Registry;
   queue: SlotQueue;
@@ -24,7 +26,8 @@ export interface RouterDeps {
 /** Room left for the answer to travel once the job's own wall limit has passed. */
 const ANSWER_GRACE_MS = 30_000;
 
-function sendError(res: Response, code: ErrorCode, message?: string, headers: Record<string, string> = {}): void {
+/** Answers with a catalogue error (as JSON; a response already under way is cut instead). */
+export function sendError(res: Response, code: ErrorCode, message?: string, headers: Record<string, string> = {}): void {
   res.locals['outcome'] = code;
   if (res.headersSent) {
     res.destroy();
@@ -36,6 +39,16 @@ function sendError(res: Response, code: ErrorCode, message?: string, headers: Re
 
 /** The router's own version, for the OpenAPI document. */
 const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+
+/** Errors of a Redis that cannot be reached (restarting, gone): the request gets a clear 503. */
+function registryUnreachable(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; code?: string };
+  return (
+    e?.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|enableOfflineQueue/.test(e?.message ?? '') ||
+    e?.code === 'ECONNREFUSED'
+  );
+}
 
 /** body-parser's failures, as catalogue errors. */
 function bodyError(err: { type?: string; status?: number; message?: string }): CorralError | null {
@@ -56,7 +69,7 @@ function bodyError(err: { type?: string; status?: number; message?: string }): C
 
 /** The router's HTTP API (express 5: a rejected promise reaches the error handler). */
 export function createApp(deps: RouterDeps): express.Express {
-  const { config, registry, queue, proxy, metrics, log } = deps;
+  const { config, registry, queue, proxy, metrics, log, inFlight } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -95,6 +108,8 @@ export function createApp(deps: RouterDeps): express.Express {
 
   app.post('/v1/executions', (_req, res, next) => {
     const started = performance.now();
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
     // The outcome: an error code the router chose, else the status the worker sent along.
     res.once('finish', () =>
       metrics.finished(String(res.locals['outcome'] ?? res.getHeader(STATUS_HEADER) ?? res.statusCode), (performance.now() - started) / 1000),
@@ -148,6 +163,10 @@ export function createApp(deps: RouterDeps): express.Express {
           reqLog.warn({ waitedMs: Date.now() - arrived }, 'no slot within the queue deadline');
           return sendError(res, 'no_capacity', undefined, { 'retry-after': '1' });
         }
+        if (!(err instanceof CorralError)) {
+          reqLog.warn({ err: (err as Error).message }, 'cannot reach the registry');
+          return sendError(res, 'unavailable', 'The registry (Redis) cannot be reached; try again shortly.', { 'retry-after': '1' });
+        }
         throw err;
       }
       if (gone.signal.aborted) {
@@ -169,7 +188,7 @@ export function createApp(deps: RouterDeps): express.Express {
         return sendError(res, 'worker_failed', `The worker of slot ${slot} failed (${outcome.reason}) after the job was handed over; it was not retried.`);
       }
       reqLog.warn({ slot, reason: outcome.reason, attempt }, 'slot did not take the job; trying another');
-      if (outcome.slotDead) await registry.markDead(lease);
+      if (outcome.slotDead) await registry.markDead(lease).catch(() => undefined);
       if (attempt >= config.maxRetries) {
         return sendError(res, 'unavailable', `${attempt + 1} slots in a row could not take the job; try again later.`, { 'retry-after': '1' });
       }
@@ -188,6 +207,10 @@ export function createApp(deps: RouterDeps): express.Express {
       res.locals['outcome'] = known.code;
       if (known.code === 'unauthorized') res.set('www-authenticate', 'Bearer');
       if (!res.headersSent) res.status(known.httpStatus).json(known.toBody());
+      return;
+    }
+    if (registryUnreachable(err)) {
+      sendError(res, 'unavailable', 'The registry (Redis) cannot be reached; try again shortly.', { 'retry-after': '1' });
       return;
     }
     log.error({ err }, 'request failed');

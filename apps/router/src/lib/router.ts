@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { RouterConfig } from '@corral/config';
 import { Registry } from '@corral/registry';
 import type { Logger, Running } from '@corral/service';
-import { createApp } from './app';
+import type { Response } from 'express';
+import { createApp, sendError } from './app';
 import { createMetrics } from './metrics';
 import { WorkerProxy } from './proxy';
 import { SlotQueue } from './slot-queue';
@@ -32,7 +33,8 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
   const unsubscribe = await registry.subscribeRouter(routerId, (ticket) => queue.onAssigned(ticket));
   const proxy = new WorkerProxy();
   const metrics = createMetrics(registry, () => queue.length);
-  const app = createApp({ config, registry, queue, proxy, metrics, log });
+  const inFlight = new Set<Response>();
+  const app = createApp({ config, registry, queue, proxy, metrics, log, inFlight });
   const server = createServer(app);
   // A job may take maxTimeoutMs; the server's own request timeout must not cut it short.
   server.requestTimeout = config.limits.maxTimeoutMs + 60_000;
@@ -53,8 +55,9 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
       // Keep-alive connections that finish their request during the grace must not hold it open.
       const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
       const grace = setTimeout(() => {
-        log.warn({ graceMs: config.shutdownGraceMs }, 'requests still running at the end of the grace: closing them');
-        server.closeAllConnections();
+        log.warn({ graceMs: config.shutdownGraceMs, left: inFlight.size }, 'requests still running at the end of the grace: answering them');
+        for (const res of inFlight) sendError(res, 'shutting_down', 'The router stopped before the execution finished; its result is lost.');
+        setTimeout(() => server.closeAllConnections(), 100).unref();
       }, config.shutdownGraceMs);
       await closed;
       clearTimeout(grace);

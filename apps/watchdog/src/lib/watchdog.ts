@@ -57,6 +57,8 @@ function killSandbox(sandbox: RunningSandbox): void {
 export interface WatchdogHandle extends Running {
   /** One sampling pass (the loop runs these every `sampleMs`). */
   tick(): Promise<void>;
+  /** One orphan sweep (the loop runs these every `sweepMs`). */
+  sweep(): Promise<void>;
 }
 
 /**
@@ -87,14 +89,35 @@ export async function startWatchdog(config: Readonly<WatchdogConfig>, log: Logge
     await Promise.all(running.map(check));
   }
 
+  // The slower sweep: a worker that stopped beating has its slots taken out of service (after
+  // two sweeps in a row, so that a worker still starting is not hit), and a job that outlived
+  // its lease (its worker is gone or stuck) is killed.
+  let missedBeats = 0;
+  async function sweep(): Promise<void> {
+    if (await registry.workerAlive(config.hostId)) missedBeats = 0;
+    else if ((missedBeats += 1) >= 2) {
+      const orphans = await registry.runningOn(config.hostId);
+      const taken = await registry.markHostDead(config.hostId);
+      for (const sandbox of orphans) killSandbox(sandbox);
+      if (taken > 0 || orphans.length > 0) log.warn({ slots: taken, orphans: orphans.length }, 'the worker stopped beating: its slots are out of service');
+    }
+    for (const sandbox of await registry.expiredRunning(config.hostId)) {
+      if (!(await registry.recordKill(sandbox.slotId, sandbox.token, 'timeout'))) continue;
+      killSandbox(sandbox);
+      log.warn({ slot: sandbox.slotId, pid: sandbox.pid }, 'killed a sandbox that outlived its lease');
+    }
+  }
+
   const stop = new AbortController();
   const loop = runLoop(config.sampleMs, stop.signal, tick, (err) => log.error({ err }, 'watchdog tick failed'));
-  log.info({ sampleMs: config.sampleMs }, 'watchdog running');
+  const sweeps = runLoop(config.sweepMs, stop.signal, sweep, (err) => log.error({ err }, 'watchdog sweep failed'));
+  log.info({ sampleMs: config.sampleMs, sweepMs: config.sweepMs }, 'watchdog running');
   return {
     tick,
+    sweep,
     async close() {
       stop.abort();
-      await loop;
+      await Promise.all([loop, sweeps]);
       await registry.close();
     },
   };

@@ -46,6 +46,7 @@ function watchdogEntry(sandbox: Sandbox | null, entry: RunningSandbox): RunningS
 /** Lease on a running job: its wall limit plus room for the answer and the next boot. */
 const JOB_LEASE_GRACE_MS = 30_000;
 const MAX_BOOT_BACKOFF_MS = 30_000;
+const REGISTRY_RETRY_MS = 250;
 
 /**
  * One slot on this host: an HTTP server on the slot's own address, one warm sandbox, at most one
@@ -55,8 +56,10 @@ const MAX_BOOT_BACKOFF_MS = 30_000;
 export class SlotRunner {
   private readonly server: Server;
   private warm: Sandbox | null = null;
-  /** The sandbox running the current job. */
+  /** The sandbox running the current job, and its entry for the watchdog. */
   private active: Sandbox | null = null;
+  private activeEntry: RunningSandbox | null = null;
+  private activeLeaseMs = 0;
   private job: Promise<void> | null = null;
   private jobToken = '';
   private replenishing: Promise<void> | null = null;
@@ -103,33 +106,68 @@ export class SlotRunner {
 
   private async bootUntilReady(token: string): Promise<void> {
     const { registry, config } = this.deps;
-    let heldToken = token;
+    const marked = await this.persist('mark the slot booting', () => registry.setSlotState(config.hostId, this.slot.id, 'booting', token));
+    this.log.debug({ marked, token: token !== '' }, 'booting a sandbox');
     for (let attempt = 0; !this.closed; attempt += 1) {
+      let sandbox: Sandbox;
       try {
-        await registry.setSlotState(config.hostId, this.slot.id, 'booting', heldToken);
-        heldToken = '';
-        const sandbox = await this.deps.bootGate(async () => {
+        sandbox = await this.deps.bootGate(async () => {
           const started = this.deps.startSandbox(this.index, config.limits.defaultMemoryMb);
           await started.ready;
           return started;
         });
-        if (this.closed) {
-          sandbox.kill();
-          return;
-        }
-        this.adoptWarm(sandbox);
-        const outcome = await registry.slotReady(config.hostId, this.slot.id, '', sandbox.pid ?? 0, config.port);
-        if (outcome === 'gone') this.log.warn('slot left the inventory while its sandbox booted');
-        else if (outcome === 'claimed_by_other') this.log.warn('slot is held under another token; not made idle');
-        return;
       } catch (err) {
         const backoffMs = Math.min(MAX_BOOT_BACKOFF_MS, 250 * 2 ** attempt);
         this.log.error({ err, attempt, backoffMs }, 'sandbox failed to boot');
-        await registry.setSlotState(config.hostId, this.slot.id, 'dead', heldToken).catch(() => undefined);
-        heldToken = '';
+        await this.persist('mark the slot dead', () => registry.setSlotState(config.hostId, this.slot.id, 'dead'));
         await sleep(backoffMs);
+        continue;
+      }
+      if (this.closed) {
+        sandbox.kill();
+        return;
+      }
+      this.adoptWarm(sandbox);
+      const outcome = await this.persist('put the slot back into service', () =>
+        registry.slotReady(config.hostId, this.slot.id, '', sandbox.pid ?? 0, config.port),
+      );
+      this.log.debug({ outcome, pid: sandbox.pid }, 'sandbox ready');
+      if (outcome === 'gone') this.log.warn('slot left the inventory while its sandbox booted');
+      else if (outcome === 'claimed_by_other') this.log.warn('slot is held under another token; not made idle');
+      return;
+    }
+  }
+
+  /**
+   * Retries a registry write until it succeeds or the slot closes: Redis may be restarting,
+   * and a slot must not stay out of service once it is back (every 250 ms).
+   */
+  private async persist<T>(what: string, write: () => Promise<T>): Promise<T | undefined> {
+    for (let attempt = 0; !this.closed; attempt += 1) {
+      try {
+        return await write();
+      } catch (err) {
+        if (attempt % 20 === 0) this.log.warn({ err: (err as Error).message, attempt }, `cannot ${what} yet; retrying`);
+        await sleep(REGISTRY_RETRY_MS);
       }
     }
+    return undefined;
+  }
+
+  /**
+   * Redis lost its data and the slot was published again: put back what this slot is doing,
+   * its running job (lease and watchdog entry) or its warm sandbox (idle).
+   */
+  async restore(): Promise<void> {
+    const { registry, config } = this.deps;
+    if (this.job && this.activeEntry) {
+      await registry.restoreJob(config.hostId, this.activeEntry, this.activeLeaseMs);
+      return;
+    }
+    // A boot under way may have found the slot gone (Redis had just lost it): once it is done,
+    // its sandbox is warm and the slot, published again, can be made idle.
+    await this.replenishing;
+    if (this.warm?.pid && !this.job) await registry.slotReady(config.hostId, this.slot.id, '', this.warm.pid, config.port);
   }
 
   /** Keeps `sandbox` as the warm one; if it dies while waiting, the slot boots another. */
@@ -182,11 +220,19 @@ export class SlotRunner {
       memoryMb: job.memoryMb,
       startedAt: Date.now(),
     });
-    const started = await registry.startJob(config.hostId, entry, job.timeoutMs + JOB_LEASE_GRACE_MS);
+    let started: Awaited<ReturnType<typeof registry.startJob>>;
+    try {
+      started = await registry.startJob(config.hostId, entry, job.timeoutMs + JOB_LEASE_GRACE_MS);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'cannot reach the registry: job not started');
+      return sendError(res, 'unavailable', 'The registry (Redis) cannot be reached; the job did not start.');
+    }
     if (started !== 'started') {
       log.warn({ outcome: started }, 'job refused');
       return sendError(res, 'bad_token');
     }
+    this.activeEntry = entry;
+    this.activeLeaseMs = job.timeoutMs + JOB_LEASE_GRACE_MS;
     this.jobToken = token;
     this.warm = null;
     try {
@@ -195,7 +241,8 @@ export class SlotRunner {
         sandbox?.kill();
         sandbox = this.deps.startSandbox(this.index, job.memoryMb);
         await sandbox.ready;
-        await registry.updateRunning(config.hostId, watchdogEntry(sandbox, entry));
+        this.activeEntry = watchdogEntry(sandbox, entry);
+        await registry.updateRunning(config.hostId, this.activeEntry);
       }
       const current = sandbox;
       this.active = current;
@@ -209,13 +256,14 @@ export class SlotRunner {
         timeoutMs: job.timeoutMs,
         maxOutputBytes: config.maxOutputBytes,
       });
-      const reason = run.exit.signal === 'SIGKILL' && !run.killedFor ? await registry.killReason(this.slot.id) : null;
+      const reason = run.exit.signal === 'SIGKILL' && !run.killedFor ? await registry.killReason(this.slot.id).catch(() => null) : null;
       const result = toExecutionResult(id, run, reason);
       log.info({ status: result.status, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, cpuMs: result.cpuMs }, 'job done');
       sendJson(res, 200, result, { [STATUS_HEADER]: result.status });
     } finally {
       sandbox?.kill();
       this.active = null;
+      this.activeEntry = null;
       const jobToken = this.jobToken;
       this.jobToken = '';
       if (!this.closed) void this.replenish(jobToken);

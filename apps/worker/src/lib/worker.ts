@@ -17,6 +17,9 @@ export interface WorkerHandle extends Running {
   reconcile(): Promise<void>;
 }
 
+const HEARTBEAT_EVERY_MS = 1000;
+const HEARTBEAT_TTL_MS = 5000;
+
 /** Log boot progress every this many sandboxes when many boot together. */
 const PROGRESS_EVERY = 100;
 
@@ -64,8 +67,29 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
     if (booted % PROGRESS_EVERY === 0) log.info({ booted }, 'sandboxes booted');
   }
 
+  // The registry's epoch changes only when Redis lost its data: then this worker publishes again
+  // what it holds (its slots, their running jobs, their warm sandboxes) instead of taking the
+  // empty inventory for netprov's word.
+  let epoch = await registry.epoch();
+  async function restoreIfLost(): Promise<boolean> {
+    const current = await registry.epoch();
+    if (current === epoch) return false;
+    epoch = current;
+    const byBackend = new Map<string, { id: string; ip: string }[]>();
+    for (const runner of runners.values()) {
+      const list = byBackend.get(runner.slot.backend) ?? [];
+      list.push({ id: runner.slot.id, ip: runner.slot.ip });
+      byBackend.set(runner.slot.backend, list);
+    }
+    for (const [backend, slots] of byBackend) await registry.publishInventory(config.hostId, backend as SlotRecord['backend'], slots);
+    await Promise.all([...runners.values()].map((runner) => runner.restore()));
+    log.warn({ slots: runners.size }, 'Redis lost its data: published this host’s slots, jobs and warm sandboxes again');
+    return true;
+  }
+
   let reconciling: Promise<void> | null = null;
   async function reconcileOnce(): Promise<void> {
+    if (await restoreIfLost()) return;
     const wanted = new Map((await registry.listSlots(config.hostId)).map((s) => [s.id, s]));
     const starts: Promise<void>[] = [];
     for (const [id, runner] of runners) {
@@ -95,6 +119,14 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
   const stopLoop = new AbortController();
   const initial = reconcile();
   const loop = runLoop(config.inventoryPollMs, stopLoop.signal, reconcile, (err) => log.error({ err }, 'inventory reconcile failed'));
+  // Alive as long as this beats; the host's watchdog takes the slots out of service when it stops.
+  const beat = runLoop(HEARTBEAT_EVERY_MS, stopLoop.signal, () => registry.heartbeat(config.hostId, HEARTBEAT_TTL_MS), (err) =>
+    log.warn({ err: (err as Error).message }, 'heartbeat failed'),
+  );
+  registry.onReconnect(() => {
+    log.info('reconnected to Redis');
+    reconcile().catch((err: unknown) => log.error({ err }, 'reconcile after reconnect failed'));
+  });
   await initial;
   log.info({ slots: runners.size, port: config.port, runtime: nodePath }, 'worker ready');
 
@@ -105,6 +137,7 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
       closing = true;
       stopLoop.abort();
       await loop;
+      await beat;
       await reconciling;
       await unsubscribe();
       await Promise.all([...runners.values()].map((r) => r.close(config.shutdownGraceMs)));

@@ -1,0 +1,23 @@
+--[[
+  A host's worker is gone (its heartbeat expired): every slot of the host goes out of service,
+  whatever it was doing, so that no router is handed a slot nobody serves. The worker puts
+  them back when it returns.
+
+  KEYS[1] host slots   KEYS[2] idle   KEYS[3] leases   KEYS[4] host running   KEYS[5] heartbeat
+  ARGV[1] slot key prefix   ARGV[2] now (ms)
+
+  Returns how many slots were taken out of service (0 when the worker beat again meanwhile).
+]]
+if redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
+local count = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local key = ARGV[1] .. id
+  if redis.call('HGET', key, 'state') ~= 'dead' then
+    redis.call('HSET', key, 'state', 'dead', 'phase', '', 'token', '', 'updatedAt', ARGV[2])
+    redis.call('LREM', KEYS[2], 0, id)
+    redis.call('ZREM', KEYS[3], id)
+    count = count + 1
+  end
+end
+redis.call('DEL', KEYS[4])
+return count
