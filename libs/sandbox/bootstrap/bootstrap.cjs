@@ -22,6 +22,32 @@ fs.writeSync(JOB_FD, 'R');
 const job = JSON.parse(fs.readFileSync(JOB_FD, 'utf8'));
 fs.closeSync(JOB_FD);
 
+// The end of the job, announced in-band: once every 'exit' listener has run, one marker on
+// stdout and one on stderr (with the exit code), each after everything the code wrote there.
+// The worker answers at once instead of waiting for the runtime's teardown, and kills the
+// process. The marker carries a nonce the code cannot see (it lives in this closure only); a
+// program that replaces process.emit merely falls back to the slower path (the real exit).
+// An uncaught exception is printed after the 'exit' event: then the real exit is awaited.
+const nonce = job.nonce;
+if (typeof nonce === 'string' && nonce.length > 0) {
+  let crashed = false;
+  process.on('uncaughtExceptionMonitor', () => (crashed = true));
+  const emit = process.emit;
+  process.emit = function (event, ...args) {
+    const result = emit.call(this, event, ...args);
+    if (event === 'exit' && !crashed) {
+      const code = process.exitCode ?? args[0] ?? 0;
+      try {
+        fs.writeSync(1, `\0${nonce}\0`);
+        fs.writeSync(2, `\0${nonce}:${code}\0`);
+      } catch {
+        // a closed stdout or stderr: the worker waits for the real exit instead
+      }
+    }
+    return result;
+  };
+}
+
 const dir = process.cwd();
 const filename = path.join(dir, 'main.js');
 const main = new Module(filename, null);

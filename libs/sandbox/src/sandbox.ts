@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
 import { readCgroupCpuMs, type SandboxCgroup } from '@corral/cgroup';
+import { EndMarker } from './end-marker';
 import { bwrapArgs, JAILED_BOOTSTRAP, JAILED_NODE, type JailSpec } from './jail';
 
 export interface SandboxOptions {
@@ -77,6 +79,9 @@ for (const [name, number] of Object.entries(constants.signals)) {
  */
 const RUNTIME_FLAGS = ['--freeze-flags-after-init', '--no-experimental-sqlite'];
 
+/** Room in the output cap for the end markers (they are cut before anything is counted). */
+const MARKER_ROOM = 128;
+
 /** How often the worker samples a running sandbox's peak memory. */
 const PEAK_SAMPLE_MS = 50;
 
@@ -132,13 +137,21 @@ function launcherArgs(options: SandboxOptions): string[] {
   return [...args, '--', ...runtime];
 }
 
-/** A process's CPU time in ms, from the scheduler (ns precision); 0 when it is gone. */
+/** A process's CPU time in ms, every thread, from the scheduler (ns precision); 0 when it is gone. */
 function schedstatMs(pid: number): number {
+  let total = 0;
   try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[0]) / 1e6;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]) / 1e6;
+      } catch {
+        // the thread ended
+      }
+    }
   } catch {
     return 0;
   }
+  return total;
 }
 
 function childrenOf(pid: number): number[] {
@@ -370,30 +383,31 @@ export class Sandbox {
     this.used = true;
     await this.ready;
     const cpuBaseMs = this.cpuUsedMs();
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [...this.bootStderr];
-    let outputBytes = this.bootStderrBytes;
-    let truncated = false;
+    this.samplePeak(); // the boot's peak: a job too short for the sampler still reports memory
+    // The end marker's nonce: only the bootstrap learns it (from the job), never the code.
+    const nonce = randomBytes(12).toString('hex');
+    const out = { chunks: [] as Buffer[], marker: new EndMarker(nonce, false) };
+    const err = { chunks: [] as Buffer[], marker: new EndMarker(nonce, true) };
+    let rawBytes = 0;
     let killedFor: RunResult['killedFor'] = null;
+    let markersSeen: () => void = () => undefined;
+    const ended = new Promise<'marked'>((resolve) => (markersSeen = () => resolve('marked')));
     this.stderr.off('data', this.onBootStderr);
     const collect =
-      (sink: Buffer[]) =>
+      (stream: typeof out) =>
       (chunk: Buffer): void => {
-        if (truncated) return;
-        const room = request.maxOutputBytes - outputBytes;
-        if (chunk.length > room) {
-          sink.push(chunk.subarray(0, room));
-          outputBytes += room;
-          truncated = true;
+        if (killedFor === 'output_limit') return;
+        stream.chunks.push(chunk);
+        rawBytes += chunk.length;
+        stream.marker.feed(chunk);
+        if (out.marker.found && err.marker.found) markersSeen();
+        else if (rawBytes > request.maxOutputBytes + MARKER_ROOM) {
           killedFor ??= 'output_limit';
           this.kill();
-          return;
         }
-        sink.push(chunk);
-        outputBytes += chunk.length;
       };
-    this.stdout.on('data', collect(stdout));
-    this.stderr.on('data', collect(stderr));
+    this.stdout.on('data', collect(out));
+    this.stderr.on('data', collect(err));
 
     const started = performance.now();
     const sampler = setInterval(() => this.samplePeak(), PEAK_SAMPLE_MS);
@@ -401,23 +415,50 @@ export class Sandbox {
       killedFor ??= 'timeout';
       this.kill();
     }, request.timeoutMs);
-    this.jobChannel.end(JSON.stringify({ code: request.code, args: request.args }));
+    this.jobChannel.end(JSON.stringify({ code: request.code, args: request.args, nonce }));
     this.stdin.end(request.stdin);
 
-    const exit = await this.exited;
+    const how = await Promise.race([this.exited.then(() => 'exited' as const), ended]);
     const durationMs = performance.now() - started;
     clearTimeout(timer);
     clearInterval(sampler);
-    // The pipes close when the last holder in the (now killed) process group is gone.
-    await Promise.all([whenEnded(this.stdout, 1000), whenEnded(this.stderr, 1000)]);
+    let exit: SandboxExit;
+    let cpuMs: number;
+    if (how === 'marked' && killedFor === null) {
+      // Every exit listener has run and everything the code wrote has arrived: answer now,
+      // with figures read from the trusted side, and let the runtime's teardown die unseen.
+      this.samplePeak();
+      const cpuNowMs = this.cpuUsedMs();
+      exit = { exitCode: err.marker.code, signal: null, cpuUs: cpuNowMs * 1000, maxRssKb: this.sampledPeakKb, oomKilled: false, cgroupCpuUs: null };
+      cpuMs = Math.max(0, cpuNowMs - cpuBaseMs);
+      this.kill();
+    } else {
+      exit = await this.exited;
+      // The pipes close when the last holder in the (now killed) process group is gone.
+      await Promise.all([whenEnded(this.stdout, 1000), whenEnded(this.stderr, 1000)]);
+      cpuMs = Math.max(0, Math.max((exit.cgroupCpuUs ?? exit.cpuUs) / 1000, this.sampledCpuMs) - cpuBaseMs);
+    }
+    const upTo = (stream: typeof out): Buffer => {
+      const all = Buffer.concat(stream.chunks);
+      return stream.marker.offset === null ? all : all.subarray(0, stream.marker.offset);
+    };
+    let stdout = upTo(out);
+    let stderr = Buffer.concat([...this.bootStderr, upTo(err)]);
+    let truncated = false;
+    if (stdout.length + stderr.length > request.maxOutputBytes) {
+      truncated = true;
+      killedFor ??= 'output_limit';
+      stdout = stdout.subarray(0, request.maxOutputBytes);
+      stderr = stderr.subarray(0, request.maxOutputBytes - stdout.length);
+    }
     return {
       exit,
-      stdout: Buffer.concat(stdout),
-      stderr: Buffer.concat(stderr),
+      stdout,
+      stderr,
       truncated,
       killedFor,
       durationMs,
-      cpuMs: Math.max(0, Math.max((exit.cgroupCpuUs ?? exit.cpuUs) / 1000, this.sampledCpuMs) - cpuBaseMs),
+      cpuMs,
       // A process killed behind bubblewrap may never be waited for by anyone who reports its
       // usage; the peak the worker sampled while it ran covers that case.
       memoryBytes: Math.max(exit.maxRssKb, this.sampledPeakKb) * 1024,
