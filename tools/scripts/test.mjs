@@ -1,6 +1,7 @@
 // `npm test`: every project's tests (unit, integration, end-to-end), then one line with the
 // totals over all projects: "N passed, N failed". Installs what the tests need when missing
-// (redis-server; a C compiler for the sandbox launcher; bubblewrap) where it can, and says what to run
+// (redis-server; a C compiler for the sandbox launcher; bubblewrap; iproute2 and nftables for the
+// slot backends) where it can, and says what to run
 // where it cannot.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -21,6 +22,8 @@ const NEEDS = [
   ['redis-server', 'redis-server'],
   ['cc', 'gcc'],
   ['bwrap', 'bubblewrap'],
+  ['ip', 'iproute2'],
+  ['nft', 'nftables'],
 ];
 
 function ensureTools() {

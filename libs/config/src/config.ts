@@ -85,6 +85,10 @@ export interface NetprovConfig extends CommonConfig {
   backend: Backend;
   /** First slot address for the loopback backend. */
   loopbackBase: string;
+  /** tap, netns: the private range slot addresses come from (netprov checks it in detail). */
+  cidr: string;
+  /** tap, netns: the name prefix of every device and namespace netprov makes. */
+  netprovPrefix: string;
 }
 
 function common(r: EnvReader): CommonConfig {
@@ -238,5 +242,7 @@ export function loadNetprovConfig(env: Env): Readonly<NetprovConfig> {
     ...common(r),
     backend: r.oneOf('CORRAL_BACKEND', BACKENDS, 'loopback'),
     loopbackBase: r.string('CORRAL_LOOPBACK_BASE', '127.77.0.1'),
+    cidr: r.string('CORRAL_CIDR', '172.16.0.0/12'),
+    netprovPrefix: r.string('CORRAL_NETPROV_PREFIX', 'crl-', /^[a-z][a-z0-9]{0,4}-$/),
   });
 }

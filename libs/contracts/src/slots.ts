@@ -10,6 +10,8 @@ export type Backend = (typeof BACKENDS)[number];
 export interface SlotAddress {
   id: string;
   ip: string;
+  /** netns backend: the slot's network namespace (e.g. /run/netns/crl-n3); its sandboxes run inside. */
+  netns?: string;
 }
 
 /** A slot as the registry knows it. */

@@ -9,7 +9,7 @@
   KEYS[4] host running    HASH slot id -> running sandbox (JSON)
   KEYS[5] idle            LIST of idle slot ids
   ARGV[1] slot key prefix   ARGV[2] host   ARGV[3] backend   ARGV[4] now (ms)   ARGV[5] events channel
-  ARGV[6..] pairs: slot id, ip
+  ARGV[6..] triples: slot id, ip, network namespace path ('' when none)
 
   Returns {added, removed, changed}.
 ]]
@@ -23,19 +23,19 @@ local function outOfService(id)
   redis.call('LREM', KEYS[5], 0, id)
 end
 
-for i = 6, #ARGV, 2 do
-  local id, ip = ARGV[i], ARGV[i + 1]
+for i = 6, #ARGV, 3 do
+  local id, ip, netns = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   wanted[id] = true
   local key = prefix .. id
-  local current = redis.call('HMGET', key, 'ip', 'backend')
+  local current = redis.call('HMGET', key, 'ip', 'backend', 'netns')
   if not current[1] then
-    redis.call('HSET', key, 'id', id, 'host', host, 'ip', ip, 'backend', backend, 'state', 'dead',
+    redis.call('HSET', key, 'id', id, 'host', host, 'ip', ip, 'backend', backend, 'netns', netns, 'state', 'dead',
       'port', '', 'pid', '', 'token', '', 'phase', '', 'killReason', '', 'updatedAt', now)
     redis.call('SADD', KEYS[1], id)
     redis.call('SADD', KEYS[2], id)
     added = added + 1
-  elseif current[1] ~= ip or current[2] ~= backend then
-    redis.call('HSET', key, 'ip', ip, 'backend', backend, 'state', 'dead', 'token', '', 'phase', '', 'updatedAt', now)
+  elseif current[1] ~= ip or current[2] ~= backend or (current[3] or '') ~= netns then
+    redis.call('HSET', key, 'ip', ip, 'backend', backend, 'netns', netns, 'state', 'dead', 'token', '', 'phase', '', 'updatedAt', now)
     outOfService(id)
     changed = changed + 1
   end

@@ -75,6 +75,7 @@ function toSlot(hash: Record<string, string>): SlotRecord | null {
     port: hash['port'] ? Number(hash['port']) : null,
     pid: hash['pid'] ? Number(hash['pid']) : null,
     updatedAt: Number(hash['updatedAt'] ?? 0),
+    ...(hash['netns'] ? { netns: hash['netns'] } : {}),
   };
 }
 
@@ -155,11 +156,11 @@ export class Registry {
     slots: readonly SlotAddress[],
   ): Promise<{ added: number; removed: number; changed: number }> {
     const k = this.keys;
-    const pairs = slots.flatMap((s) => [s.id, s.ip]);
+    const triples = slots.flatMap((s) => [s.id, s.ip, s.netns ?? '']);
     const [added, removed, changed] = (await this.script(
       'publishInventory',
       [k.slots, k.hostSlots(host), k.leases, k.running(host), k.idle],
-      [k.slotPrefix, host, backend, Date.now(), k.events, ...pairs],
+      [k.slotPrefix, host, backend, Date.now(), k.events, ...triples],
     )) as [number, number, number];
     return { added, removed, changed };
   }

@@ -13,6 +13,7 @@
  *   --keep-fds N         the sandbox inherits fds 0 … N-1 only (default 3: stdin, stdout, stderr)
  *   --rlimit NAME=VALUE  NAME: as (bytes), nproc, nofile, fsize (bytes), core (bytes), cpu (seconds)
  *   --uid N --gid N      run the sandbox as this uid/gid, with no supplementary groups
+ *   --netns PATH         run the sandbox in this network namespace (e.g. /run/netns/crl-n3)
  *   --cgroup DIR         create DIR, put the sandbox in it, remove it when everything has ended
  *   --cgroup-set F=V     write V to file F after creating the cgroups (limits)
  *   --cgroup-get K=F[:N] report file F (or the value after "N " in it) as "cgroup K VALUE" at the end
@@ -28,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +87,7 @@ static void remove_cgroup(const char *dir) {
 }
 
 static void usage(const char *why) {
-  fprintf(stderr, "corral-spawn: %s\nusage: corral-spawn [--status-fd N] [--keep-fds N] [--rlimit NAME=VALUE]... [--uid N --gid N] -- PROGRAM ARGS...\n", why);
+  fprintf(stderr, "corral-spawn: %s\nusage: corral-spawn [options] -- PROGRAM ARGS...\n", why);
   exit(64);
 }
 
@@ -153,6 +155,7 @@ int main(int argc, char **argv) {
   struct limit limits[MAX_LIMITS];
   int nlimits = 0;
   long uid = -1, gid = -1;
+  const char *netns = NULL;
   const char *cgroups[MAX_CGROUPS];
   int ncgroups = 0;
   char *sets[MAX_CGROUP_OPS];
@@ -171,6 +174,8 @@ int main(int argc, char **argv) {
       uid = parse_number(argv[++i], "--uid");
     } else if (strcmp(argv[i], "--gid") == 0 && i + 1 < argc) {
       gid = parse_number(argv[++i], "--gid");
+    } else if (strcmp(argv[i], "--netns") == 0 && i + 1 < argc) {
+      netns = argv[++i];
     } else if (strcmp(argv[i], "--cgroup") == 0 && i + 1 < argc) {
       if (ncgroups == MAX_CGROUPS) usage("too many --cgroup");
       cgroups[ncgroups++] = argv[++i];
@@ -255,6 +260,12 @@ int main(int argc, char **argv) {
       char procs[4096];
       snprintf(procs, sizeof procs, "%s/cgroup.procs", cgroups[c]);
       if (write_file(procs, "0") != 0) goto fail;
+    }
+    if (netns) {
+      step = "enter the network namespace";
+      int nsfd = open(netns, O_RDONLY | O_CLOEXEC);
+      if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) != 0) goto fail;
+      close(nsfd);
     }
     step = "setrlimit";
     for (int l = 0; l < nlimits; l++) {

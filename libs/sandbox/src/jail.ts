@@ -19,6 +19,8 @@ export interface JailSpec {
   cgroup?: { cg: SandboxCgroup; limits: [string, string][]; reports: [string, string][] };
   /** rlimits beyond the baseline (nproc needs a uid of the sandbox's own). */
   rlimits?: Readonly<Record<string, number>>;
+  /** The slot's network namespace (netns backend): the sandbox runs in it instead of in none. */
+  netns?: string;
 }
 
 export interface JailRequest {
@@ -79,12 +81,13 @@ export function sharedLibraries(binary: string): string[] {
 }
 
 /** bubblewrap's arguments for one sandbox, up to and including `--`. */
-export function bwrapArgs(spec: NonNullable<JailSpec['bwrap']>, nodePath: string, bootstrapPath: string): string[] {
+export function bwrapArgs(spec: NonNullable<JailSpec['bwrap']>, nodePath: string, bootstrapPath: string, sharedNetwork = false): string[] {
   return [
     '--unshare-user',
     '--unshare-ipc',
     '--unshare-pid',
-    '--unshare-net',
+    // No network at all, unless the slot has a namespace of its own (already entered by corral-spawn).
+    ...(sharedNetwork ? [] : ['--unshare-net']),
     '--unshare-uts',
     '--unshare-cgroup-try',
     '--disable-userns',

@@ -124,6 +124,7 @@ function launcherArgs(options: SandboxOptions): string[] {
   const args = ['--status-fd', '4', '--keep-fds', '4']; // stdin, stdout, stderr and the job channel
   for (const [name, value] of Object.entries(rlimits)) args.push('--rlimit', `${name}=${value}`);
   if (jail.uid !== undefined && jail.gid !== undefined) args.push('--uid', String(jail.uid), '--gid', String(jail.gid));
+  if (jail.netns) args.push('--netns', jail.netns);
   if (jail.cgroup) {
     for (const dir of jail.cgroup.cg.dirs) args.push('--cgroup', dir);
     for (const [file, value] of jail.cgroup.limits) args.push('--cgroup-set', `${file}=${value}`);
@@ -133,7 +134,7 @@ function launcherArgs(options: SandboxOptions): string[] {
   const bootstrap = jail.bwrap ? JAILED_BOOTSTRAP : options.bootstrapPath;
   const permission = options.permissionModel === false ? [] : ['--permission', `--allow-fs-read=${bootstrap}`];
   const runtime = [node, ...permission, ...RUNTIME_FLAGS, `--max-old-space-size=${options.heapMb}`, bootstrap];
-  if (jail.bwrap) return [...args, '--', jail.bwrap.path, ...bwrapArgs(jail.bwrap, options.nodePath, options.bootstrapPath), ...runtime];
+  if (jail.bwrap) return [...args, '--', jail.bwrap.path, ...bwrapArgs(jail.bwrap, options.nodePath, options.bootstrapPath, Boolean(jail.netns)), ...runtime];
   return [...args, '--', ...runtime];
 }
 

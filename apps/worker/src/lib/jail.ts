@@ -25,8 +25,8 @@ async function probe(options: SandboxOptions): Promise<string | null> {
 
 export interface WorkerJail {
   jail: PreparedJail;
-  /** Options for the sandbox of slot `slotIndex` with the given heap. */
-  options(slotIndex: number, heapMb: number): SandboxOptions;
+  /** Options for the sandbox of slot `slotIndex` with the given heap (in the slot's network namespace, if it has one). */
+  options(slotIndex: number, heapMb: number, netns?: string): SandboxOptions;
 }
 
 /**
@@ -54,13 +54,16 @@ export async function prepareWorkerJail(
   const swept = jail.sweep();
   if (swept > 0) log.info({ swept }, 'removed cgroups left by an earlier run');
   let sequence = 0;
-  const options = (slotIndex: number, heapMb: number): SandboxOptions => ({
+  const options = (slotIndex: number, heapMb: number, netns?: string): SandboxOptions => ({
     ...base,
     // Address space as a backstop behind the heap limit and the cgroup: the runtime maps about
     // 1.3 GiB at rest, and WebAssembly falls back to bounds checks when it cannot reserve more.
     rlimits: { ...base.rlimits, as: (ADDRESS_SPACE_BASE_MB + 2 * (heapMb + config.rssOverheadMb)) * MiB },
     heapMb,
-    jail: jail.spec(slotIndex, `s${slotIndex}-${process.pid}-${(sequence += 1)}`, heapMb + config.rssOverheadMb),
+    jail: {
+      ...jail.spec(slotIndex, `s${slotIndex}-${process.pid}-${(sequence += 1)}`, heapMb + config.rssOverheadMb),
+      ...(netns ? { netns } : {}),
+    },
   });
 
   let failure = await probe(options(0, config.limits.defaultMemoryMb));

@@ -23,8 +23,8 @@ export interface SlotRunnerDeps {
   registry: Registry;
   config: Readonly<WorkerConfig>;
   log: Logger;
-  /** Starts a sandbox process for the slot with this index, with the given heap limit. */
-  startSandbox: (slotIndex: number, heapMb: number) => Sandbox;
+  /** Starts a sandbox process for the slot with this index, with the given heap limit, in the slot's network namespace if any. */
+  startSandbox: (slotIndex: number, heapMb: number, netns?: string) => Sandbox;
   /** Limits how many sandboxes boot at once. */
   bootGate: <T>(task: () => Promise<T>) => Promise<T>;
 }
@@ -112,7 +112,7 @@ export class SlotRunner {
       let sandbox: Sandbox;
       try {
         sandbox = await this.deps.bootGate(async () => {
-          const started = this.deps.startSandbox(this.index, config.limits.defaultMemoryMb);
+          const started = this.deps.startSandbox(this.index, config.limits.defaultMemoryMb, this.slot.netns);
           await started.ready;
           return started;
         });
@@ -239,7 +239,7 @@ export class SlotRunner {
       if (!sandbox || sandbox.pid === null || job.memoryMb !== config.limits.defaultMemoryMb) {
         // No warm sandbox fits (another heap limit, or it died): boot one for this job.
         sandbox?.kill();
-        sandbox = this.deps.startSandbox(this.index, job.memoryMb);
+        sandbox = this.deps.startSandbox(this.index, job.memoryMb, this.slot.netns);
         await sandbox.ready;
         this.activeEntry = watchdogEntry(sandbox, entry);
         await registry.updateRunning(config.hostId, this.activeEntry);
@@ -266,7 +266,9 @@ export class SlotRunner {
       this.activeEntry = null;
       const jobToken = this.jobToken;
       this.jobToken = '';
-      if (!this.closed) void this.replenish(jobToken);
+      // Closing: the slot goes out of service under the job's token (close() no longer holds it).
+      if (this.closed) await registry.setSlotState(config.hostId, this.slot.id, 'dead', jobToken).catch(() => undefined);
+      else void this.replenish(jobToken);
     }
   }
 
@@ -291,6 +293,6 @@ export class SlotRunner {
     await warm?.exited; // its launcher removes its cgroup once everything in it has ended
     this.server.closeAllConnections();
     await stopped;
-    await registry.setSlotState(config.hostId, this.slot.id, 'dead', this.jobToken).catch(() => undefined);
+    await registry.setSlotState(config.hostId, this.slot.id, 'dead').catch(() => undefined);
   }
 }

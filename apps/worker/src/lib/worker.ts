@@ -50,7 +50,7 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
     config,
     log,
     bootGate,
-    startSandbox: (slotIndex: number, heapMb: number) => new Sandbox(options(slotIndex, heapMb)),
+    startSandbox: (slotIndex: number, heapMb: number, netns?: string) => new Sandbox(options(slotIndex, heapMb, netns)),
   };
 
   async function serve(slot: SlotRecord): Promise<void> {
@@ -94,7 +94,7 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
     const starts: Promise<void>[] = [];
     for (const [id, runner] of runners) {
       const slot = wanted.get(id);
-      if (!slot || slot.ip !== runner.slot.ip) {
+      if (!slot || slot.ip !== runner.slot.ip || slot.netns !== runner.slot.netns) {
         runners.delete(id);
         starts.push(runner.close(0));
       }

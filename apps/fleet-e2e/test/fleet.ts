@@ -1,0 +1,184 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serviceEntry, type ServiceName } from '@corral/devkit';
+
+/**
+ * A small fleet made of network namespaces, and nothing outside them: a "lan" namespace with a
+ * bridge, and hosts (each a namespace with a veth to the bridge and a 10.99.0.x address). Every
+ * address, route and packet of the test exists only inside these namespaces; the test process
+ * talks to the router through a Unix socket served by a forwarder inside the router's host.
+ */
+export interface Host {
+  ns: string;
+  ip: string;
+}
+
+export interface Service {
+  name: string;
+  host: string;
+  child: ChildProcess;
+  /** Parsed JSON log lines so far. */
+  logs: Record<string, unknown>[];
+  exited: Promise<number | string>;
+  stop(graceMs?: number): Promise<number | string>;
+}
+
+export function kernelTestsUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'not root';
+  for (const [cmd, arg] of [['ip', '-V'], ['redis-server', '--version']] as const) {
+    if (spawnSync(cmd, [arg]).status !== 0) return `${cmd} is not installed`;
+  }
+  return null;
+}
+
+function sh(args: readonly string[]): string {
+  const r = spawnSync(args[0] as string, args.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+export class Fleet {
+  readonly tag = randomBytes(2).toString('hex');
+  readonly lan = `cfl-${this.tag}-lan`;
+  readonly hosts = new Map<string, Host>();
+  readonly services: Service[] = [];
+  readonly dir = mkdtempSync(join(tmpdir(), 'corral-fleet-'));
+  readonly socket = join(this.dir, 'router.sock');
+
+  constructor() {
+    sh(['ip', 'netns', 'add', this.lan]);
+    sh(['ip', '-n', this.lan, 'link', 'add', 'br0', 'type', 'bridge']);
+    sh(['ip', '-n', this.lan, 'link', 'set', 'br0', 'up']);
+  }
+
+  /** A host on the bridge with the address 10.99.0.<n>/24. */
+  addHost(name: string, n: number): Host {
+    const ns = `cfl-${this.tag}-${name}`;
+    const host = { ns, ip: `10.99.0.${n}` };
+    this.hosts.set(name, host);
+    sh(['ip', 'netns', 'add', ns]);
+    sh(['ip', '-n', this.lan, 'link', 'add', `p-${name}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    sh(['ip', '-n', this.lan, 'link', 'set', `p-${name}`, 'master', 'br0', 'up']);
+    sh(['ip', '-n', ns, 'addr', 'add', `${host.ip}/24`, 'dev', 'eth0']);
+    sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
+    sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    return host;
+  }
+
+  /** `ip -n <host> route add <cidr> via <gateway host's address>`. */
+  route(from: string, cidr: string, via: string): void {
+    sh(['ip', '-n', this.host(from).ns, 'route', 'add', cidr, 'via', this.host(via).ip]);
+  }
+
+  host(name: string): Host {
+    const host = this.hosts.get(name);
+    if (!host) throw new Error(`no host ${name}`);
+    return host;
+  }
+
+  /**
+   * A command line that runs inside a host's network namespace and nothing else: nsenter keeps
+   * the host's mount namespace (`ip netns exec` would remount /sys, hiding the cgroups, and
+   * make /run/netns a slave mount, where netprov cannot make namespaces).
+   */
+  private inside(host: string, args: readonly string[]): [string, string[]] {
+    return ['nsenter', [`--net=/run/netns/${this.host(host).ns}`, '--', ...args]];
+  }
+
+  /** Runs a command inside a host to its end. */
+  exec(host: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): { code: number; out: string } {
+    const [command, argv] = this.inside(host, args);
+    const r = spawnSync(command, argv, { encoding: 'utf8', env: { ...process.env, ...env } });
+    return { code: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
+  }
+
+  /** Starts a long-running process inside a host (its own process group; stopped by `destroy`). */
+  start(name: string, host: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Service {
+    const [command, argv] = this.inside(host, args);
+    const child = spawn(command, argv, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const logs: Record<string, unknown>[] = [];
+    let rest = '';
+    const onData = (chunk: Buffer): void => {
+      const lines = (rest + chunk.toString()).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        try {
+          logs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          logs.push({ msg: line });
+        }
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+    const service: Service = {
+      name,
+      host,
+      child,
+      logs,
+      exited,
+      async stop(graceMs = 10_000) {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), graceMs);
+          await exited;
+          clearTimeout(timer);
+        }
+        return exited;
+      },
+    };
+    this.services.push(service);
+    return service;
+  }
+
+  /** A corral service (its built dist/main.js) inside a host. */
+  service(name: ServiceName, host: string, env: NodeJS.ProcessEnv): Service {
+    return this.start(`${name}@${host}`, host, [process.execPath, serviceEntry(name)], env);
+  }
+
+  /** Serves this.socket from inside `host`, forwarding to 127.0.0.1:port there. */
+  forward(host: string, port: number): Service {
+    const code =
+      "const net=require('net');const [sock,port]=process.argv.slice(1);" +
+      "net.createServer(c=>{const u=net.connect(+port,'127.0.0.1');c.pipe(u).pipe(c);u.on('error',()=>c.destroy());c.on('error',()=>u.destroy())})" +
+      ".listen(sock,()=>console.log('ready'))";
+    return this.start('forwarder', host, [process.execPath, '-e', code, this.socket, String(port)]);
+  }
+
+  /** An HTTP request to the router, through the forwarder. */
+  http(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.socket, method, path, headers: { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown });
+          } catch {
+            resolve({ status: res.statusCode ?? 0, body: text });
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  }
+
+  /** Stops every process (SIGTERM, then SIGKILL of its group) and deletes every namespace. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.services.map((s) => s.stop(5000)));
+    for (const host of this.hosts.values()) spawnSync('ip', ['netns', 'del', host.ns]);
+    spawnSync('ip', ['netns', 'del', this.lan]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
