@@ -25,6 +25,8 @@ export default [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:tooling'] },
             { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['type:tooling', 'type:contracts'] },
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:tooling', 'type:contracts', 'type:lib'] },
+            // The benchmark measures the libs themselves; nothing depends on it.
+            { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:tooling', 'type:contracts', 'type:lib'] },
           ],
         },
       ],

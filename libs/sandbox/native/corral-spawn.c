@@ -14,6 +14,7 @@
  *   --rlimit NAME=VALUE  NAME: as (bytes), nproc, nofile, fsize (bytes), core (bytes), cpu (seconds)
  *   --uid N --gid N      run the sandbox as this uid/gid, with no supplementary groups
  *   --netns PATH         run the sandbox in this network namespace (e.g. /run/netns/crl-n3)
+ *   --nice N             start the sandbox at this nice value (the worker raises it when its job starts)
  *   --cgroup DIR         create DIR, put the sandbox in it, remove it when everything has ended
  *   --cgroup-set F=V     write V to file F after creating the cgroups (limits)
  *   --cgroup-get K=F[:N] report file F (or the value after "N " in it) as "cgroup K VALUE" at the end
@@ -156,6 +157,7 @@ int main(int argc, char **argv) {
   int nlimits = 0;
   long uid = -1, gid = -1;
   const char *netns = NULL;
+  long nice_value = 0;
   const char *cgroups[MAX_CGROUPS];
   int ncgroups = 0;
   char *sets[MAX_CGROUP_OPS];
@@ -174,6 +176,9 @@ int main(int argc, char **argv) {
       uid = parse_number(argv[++i], "--uid");
     } else if (strcmp(argv[i], "--gid") == 0 && i + 1 < argc) {
       gid = parse_number(argv[++i], "--gid");
+    } else if (strcmp(argv[i], "--nice") == 0 && i + 1 < argc) {
+      nice_value = parse_number(argv[++i], "--nice");
+      if (nice_value > 19) usage("--nice is at most 19");
     } else if (strcmp(argv[i], "--netns") == 0 && i + 1 < argc) {
       netns = argv[++i];
     } else if (strcmp(argv[i], "--cgroup") == 0 && i + 1 < argc) {
@@ -267,6 +272,8 @@ int main(int argc, char **argv) {
       if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) != 0) goto fail;
       close(nsfd);
     }
+    step = "setpriority";
+    if (nice_value > 0 && setpriority(PRIO_PROCESS, 0, (int)nice_value) != 0) goto fail;
     step = "setrlimit";
     for (int l = 0; l < nlimits; l++) {
       struct rlimit rl = { limits[l].value, limits[l].value };

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareJail, type JailSpec } from './jail';
@@ -89,6 +89,24 @@ async function run(code: string, extra: Partial<RunRequest> = {}, heapMb?: numbe
       console.log(out.join(","));
     `);
     expect(r.stdout).toBe('0,ERR_ACCESS_DENIED,ERR_ACCESS_DENIED,ERR_ACCESS_DENIED,ERR_ACCESS_DENIED\n');
+  });
+
+  (process.getuid?.() === 0 ? it : it.skip)('boots behind running jobs (nice 10) and runs its job at full priority (needs root)', async () => {
+    const spec = jailFor();
+    const sandbox = new Sandbox({
+      nodePath: resolveSandboxNode(),
+      helperPath: resolveSpawnHelper(),
+      bootstrapPath: BOOTSTRAP_PATH,
+      heapMb: 128,
+      cwd,
+      bootNice: 10,
+      ...(spec ? { jail: spec } : {}),
+    });
+    await sandbox.ready;
+    const niceOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ')[16]);
+    expect(niceOf(sandbox.pid!)).toBe(10);
+    const r = await sandbox.run({ code: 'console.log(require("os").getPriority())', args: [], stdin: '', timeoutMs: 5000, maxOutputBytes: 1000 });
+    expect(r.stdout.toString()).toBe('0\n');
   });
 
   it('kills at the wall-time limit', async () => {

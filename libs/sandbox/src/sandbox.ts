@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { constants } from 'node:os';
+import { constants, setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
@@ -22,6 +22,11 @@ export interface SandboxOptions {
   rlimits?: Readonly<Record<string, number>>;
   /** OS layers around the process (bubblewrap, uid, cgroup); none when absent. */
   jail?: JailSpec;
+  /**
+   * Boot at this nice value, so that a booting replacement yields the cores to running jobs;
+   * `run` raises the process back to 0 (only root may, so without root it stays).
+   */
+  bootNice?: number;
   /**
    * Node's permission model; on unless set to false. Only tests turn it off, to prove that
    * the OS layers hold on their own when this layer fails.
@@ -125,6 +130,7 @@ function launcherArgs(options: SandboxOptions): string[] {
   for (const [name, value] of Object.entries(rlimits)) args.push('--rlimit', `${name}=${value}`);
   if (jail.uid !== undefined && jail.gid !== undefined) args.push('--uid', String(jail.uid), '--gid', String(jail.gid));
   if (jail.netns) args.push('--netns', jail.netns);
+  if (options.bootNice) args.push('--nice', String(options.bootNice));
   if (jail.cgroup) {
     for (const dir of jail.cgroup.cg.dirs) args.push('--cgroup', dir);
     for (const [file, value] of jail.cgroup.limits) args.push('--cgroup-set', `${file}=${value}`);
@@ -235,6 +241,7 @@ export class Sandbox {
   private sampledPeakKb = 0;
   /** CPU of the sandbox when this side killed it (ms): its usage may not reach the report. */
   private sampledCpuMs = 0;
+  private readonly niced: boolean;
 
   constructor(options: SandboxOptions) {
     const proc = execa(options.helperPath, launcherArgs(options), {
@@ -249,6 +256,7 @@ export class Sandbox {
       cleanup: true,
     });
     this.cgroup = options.jail?.cgroup?.cg ?? null;
+    this.niced = (options.bootNice ?? 0) > 0;
     const jailed = options.jail?.bwrap !== undefined;
     this.signalParent = (signal) => proc.kill(signal);
     this.stdin = proc.stdin as Writable;
@@ -342,6 +350,21 @@ export class Sandbox {
     return this.runtimePid === null ? 0 : schedstatMs(this.runtimePid);
   }
 
+  /** The job runs at full priority: back to nice 0, every thread of the sandbox's tree (root only). */
+  private unnice(): void {
+    if (!this.niced || this.leaderPid === null) return;
+    const queue = [this.leaderPid];
+    for (let seen = 0; queue.length > 0 && seen < 16; seen += 1) {
+      const pid = queue.shift() as number;
+      try {
+        for (const tid of readdirSync(`/proc/${pid}/task`)) setPriority(Number(tid), 0);
+      } catch {
+        // not allowed (not root), or gone
+      }
+      queue.push(...childrenOf(pid));
+    }
+  }
+
   /** Samples the runtime's peak resident memory (VmHWM) from the trusted side. */
   private samplePeak(): void {
     if (this.runtimePid === null || this.ended) return;
@@ -383,6 +406,7 @@ export class Sandbox {
     if (this.used) throw new Error('a sandbox runs exactly one job');
     this.used = true;
     await this.ready;
+    this.unnice();
     const cpuBaseMs = this.cpuUsedMs();
     this.samplePeak(); // the boot's peak: a job too short for the sampler still reports memory
     // The end marker's nonce: only the bootstrap learns it (from the job), never the code.

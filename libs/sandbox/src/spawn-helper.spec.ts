@@ -35,6 +35,10 @@ describe('corral-spawn', () => {
     expect(sid).toBe(pid);
   });
 
+  it('starts the sandbox at the nice value asked for', () => {
+    expect(spawnHelper(['--nice', '7', '--', '/usr/bin/nice']).stdout.trim()).toBe('7');
+  });
+
   it('passes the sandbox fds 0 … keep-fds-1 only, never its status fd', () => {
     // fd 3 in the listing is the directory `ls` itself opened
     expect(spawnHelper(['--', '/bin/ls', '/proc/self/fd']).stdout.trim().split('\n')).toEqual(['0', '1', '2', '3']);

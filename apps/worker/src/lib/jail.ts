@@ -3,6 +3,7 @@ import { BOOTSTRAP_PATH, prepareJail, Sandbox, type PreparedJail, type SandboxOp
 import type { Logger } from '@corral/service';
 
 const MiB = 1024 * 1024;
+const BOOT_NICE = 10;
 const ADDRESS_SPACE_BASE_MB = 2048;
 
 /** The probe every jail must pass before a slot boots: a tiny job that must answer "ok". */
@@ -60,6 +61,8 @@ export async function prepareWorkerJail(
     // 1.3 GiB at rest, and WebAssembly falls back to bounds checks when it cannot reserve more.
     rlimits: { ...base.rlimits, as: (ADDRESS_SPACE_BASE_MB + 2 * (heapMb + config.rssOverheadMb)) * MiB },
     heapMb,
+    // Replacements boot behind the running jobs; as root the job gets its priority back (Sandbox.run).
+    ...(process.getuid?.() === 0 ? { bootNice: BOOT_NICE } : {}),
     jail: {
       ...jail.spec(slotIndex, `s${slotIndex}-${process.pid}-${(sequence += 1)}`, heapMb + config.rssOverheadMb),
       ...(netns ? { netns } : {}),

@@ -1,0 +1,14 @@
+export { parseArgs, SCENARIO_IDS, type BenchArgs, type ScenarioId } from './args';
+export { Cleanup } from './cleanup';
+export { formatMs, formatRate, formatRatio, markdownTable, textTable, type Table } from './format';
+export { HttpClient, closedLoop, type HttpAnswer } from './http';
+export { assertLoopbackUrl, isLoopbackIPv4 } from './loopback';
+export { collectMachineInfo, type MachineInfo } from './machine';
+export { makePlan, type Plan } from './plan';
+export { Progress } from './progress';
+export { renderReport, type ReportInput } from './report';
+export type { BootResult, BootVariantResult, LatencyResult, MixedResult, OverheadResult, ThroughputResult } from './results';
+export { DEFAULT_BOOT_VARIANTS, runBootScenario, sampleSandbox, sandboxOptions, type BootOptions, type BootVariant } from './scenarios/boot';
+export { bootSection, latencySection, mixedSection, overheadSection, throughputSection, type Section } from './sections';
+export { median, percentile, ratio, summarize, type Summary } from './stats';
+export { TARGETS, type TargetCheck } from './targets';

@@ -1,0 +1,207 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BOOTSTRAP_PATH, resolveSandboxNode, resolveSpawnHelper, Sandbox, type SandboxOptions } from '@corral/sandbox';
+import { runNodeMeasured, startIdleNode } from '../baselines';
+import type { Cleanup } from '../cleanup';
+import { mainThreadCpuMs, readMemory, readStat, threadsCpuMs, type Memory } from '../procfs';
+import type { Progress } from '../progress';
+import type { BootResult, BootVariantResult } from '../results';
+import { summarize } from '../stats';
+
+/**
+ * One way of booting a sandbox, to compare with others side by side: a label and the Sandbox
+ * options that differ from the defaults (e.g. `{ jail: … }` for extra jail layers).
+ */
+export interface BootVariant {
+  label: string;
+  description?: string;
+  /**
+   * Fields that differ from `sandboxOptions`' defaults; a function gives every sandbox options of
+   * its own (a jail whose cgroup is named per sandbox, say). `sample` counts from 0; warm-up is −1.
+   */
+  options?: Partial<SandboxOptions> | ((sample: number) => Partial<SandboxOptions>);
+}
+
+function optionsFor(variant: BootVariant, cwd: string, sample: number): SandboxOptions {
+  const extra = typeof variant.options === 'function' ? variant.options(sample) : variant.options;
+  return sandboxOptions(cwd, extra);
+}
+
+/** A Sandbox with the worker's heap and baseline rlimits and no further jail layers. */
+export const DEFAULT_BOOT_VARIANTS: readonly BootVariant[] = [
+  { label: 'default', description: 'the permission model, an empty environment and the baseline rlimits under corral-spawn; no further jail layers' },
+];
+
+/** The worker's default heap (CORRAL_DEFAULT_MEMORY_MB) and baseline rlimits (apps/worker). */
+const DEFAULT_HEAP_MB = 128;
+const BASELINE_RLIMITS = { core: 0, fsize: 0, nofile: 512 };
+
+/**
+ * The one place where the benchmark builds Sandbox options: the defaults the worker uses,
+ * then `overrides` (fields the constructor gains later pass through untouched).
+ */
+export function sandboxOptions(cwd: string, overrides: Partial<SandboxOptions> = {}): SandboxOptions {
+  return {
+    nodePath: resolveSandboxNode(process.env['CORRAL_SANDBOX_NODE'] || undefined),
+    helperPath: resolveSpawnHelper(),
+    bootstrapPath: BOOTSTRAP_PATH,
+    heapMb: DEFAULT_HEAP_MB,
+    cwd,
+    rlimits: BASELINE_RLIMITS,
+    ...overrides,
+  };
+}
+
+export interface BootOptions {
+  variants?: readonly BootVariant[];
+  samples: number;
+  /** Every process is sampled this long after it was started. */
+  sampleAfterMs: number;
+  progress: Progress;
+  cleanup: Cleanup;
+}
+
+interface SandboxSample {
+  readyMs: number;
+  cpuMs: number;
+  mainThreadCpuMs: number;
+  memory: Memory;
+  launcherRssKb: number | null;
+  launcherCpuMs: number | null;
+}
+
+/** The processes between the harness and `pid` (corral-spawn, and a jail's own when there is one). */
+function launcherChain(pid: number): number[] {
+  const chain: number[] = [];
+  let current = readStat(pid).ppid;
+  while (current > 1 && current !== process.pid && chain.length < 8) {
+    chain.push(current);
+    current = readStat(current).ppid;
+  }
+  return chain;
+}
+
+function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
+  } catch {
+    return '?';
+  }
+}
+
+/** Boots one sandbox, samples it `sampleAfterMs` after it was started, and kills it. */
+export async function sampleSandbox(options: SandboxOptions, sampleAfterMs: number, cleanup: Cleanup): Promise<SandboxSample> {
+  const started = performance.now();
+  const sandbox = new Sandbox(options);
+  const unregister = cleanup.add('a sandbox', async () => {
+    sandbox.kill();
+    await sandbox.exited;
+  });
+  try {
+    await sandbox.ready;
+    const readyMs = performance.now() - started;
+    const pid = sandbox.pid;
+    if (pid === null) throw new Error('the sandbox is ready but has no pid');
+    await sleep(Math.max(0, started + sampleAfterMs - performance.now()));
+    const chain = launcherChain(pid);
+    const launcherRssKb = chain.length > 0 ? chain.reduce((sum, p) => sum + readMemory(p).vmRssKb, 0) : null;
+    const launcherCpuMs = chain.length > 0 ? chain.reduce((sum, p) => sum + threadsCpuMs(p), 0) : null;
+    if (chain.length > 0 && !chain.map(comm).some((name) => name.startsWith('corral-spawn'))) {
+      throw new Error(`unexpected process tree above the sandbox: ${chain.map(comm).join(' < ')}`);
+    }
+    return { readyMs, cpuMs: threadsCpuMs(pid), mainThreadCpuMs: mainThreadCpuMs(pid), memory: readMemory(pid), launcherRssKb, launcherCpuMs };
+  } finally {
+    sandbox.kill();
+    await sandbox.exited;
+    unregister();
+  }
+}
+
+function summarizeSandbox(variant: BootVariant, samples: readonly SandboxSample[]): BootVariantResult {
+  const pss = samples.map((s) => s.memory.pssKb).filter((v): v is number => v !== null);
+  const launcher = samples.map((s) => s.launcherRssKb).filter((v): v is number => v !== null);
+  const launcherCpu = samples.map((s) => s.launcherCpuMs).filter((v): v is number => v !== null);
+  return {
+    label: variant.label,
+    description: variant.description ?? '',
+    samples: samples.length,
+    readyMs: summarize(samples.map((s) => s.readyMs)),
+    cpuMs: summarize(samples.map((s) => s.cpuMs)),
+    mainThreadCpuMs: summarize(samples.map((s) => s.mainThreadCpuMs)),
+    rssKb: summarize(samples.map((s) => s.memory.vmRssKb)),
+    rssAnonKb: summarize(samples.map((s) => s.memory.rssAnonKb)),
+    rssFileKb: summarize(samples.map((s) => s.memory.rssFileKb)),
+    pssKb: pss.length === samples.length ? summarize(pss) : null,
+    launcherRssKb: launcher.length === samples.length ? summarize(launcher) : null,
+    launcherCpuMs: launcherCpu.length === samples.length ? summarize(launcherCpu) : null,
+  };
+}
+
+/**
+ * Scenario 3: CPU and resident memory of a warm sandbox (one per variant) against `node -e 0`
+ * (CPU) and an idle bare node (RSS) of the same runtime. Samples interleave the variants and
+ * the baselines, one process at a time.
+ */
+export async function runBootScenario(options: BootOptions): Promise<BootResult> {
+  const variants = options.variants ?? DEFAULT_BOOT_VARIANTS;
+  if (variants.length === 0) throw new Error('no sandbox variant to measure');
+  const { samples, sampleAfterMs, progress, cleanup } = options;
+  const cwd = mkdtempSync(join(tmpdir(), 'corral-bench-'));
+  const removeCwd = cleanup.add('the sandbox directory', () => rmSync(cwd, { recursive: true, force: true }));
+  try {
+    const nodePath = sandboxOptions(cwd).nodePath;
+    const helperPath = sandboxOptions(cwd).helperPath;
+    const sandboxSamples: SandboxSample[][] = variants.map(() => []);
+    const bare: { cpuMs: number; wallMs: number; maxRssKb: number }[] = [];
+    const idle: { cpuMs: number; memory: Memory }[] = [];
+
+    // One of each first, unrecorded: page cache and the like.
+    for (const variant of variants) await sampleSandbox(optionsFor(variant, cwd, -1), 50, cleanup);
+    await runNodeMeasured(helperPath, nodePath, ['-e', '0']);
+
+    const counter = progress.counter(`sandbox boot: ${variants.length} sandbox variant(s), node -e 0, idle node`, samples);
+    for (let i = 0; i < samples; i += 1) {
+      for (const [v, variant] of variants.entries()) sandboxSamples[v]?.push(await sampleSandbox(optionsFor(variant, cwd, i), sampleAfterMs, cleanup));
+      const exit = await runNodeMeasured(helperPath, nodePath, ['-e', '0']);
+      if (exit.exitCode !== 0) throw new Error(`node -e 0 exited with ${exit.exitCode ?? `signal ${exit.signal}`}`);
+      bare.push({ cpuMs: exit.cpuMs, wallMs: exit.wallMs, maxRssKb: exit.maxRssKb });
+      const started = performance.now();
+      const node = startIdleNode(nodePath, ['-e', 'setInterval(()=>{},1e9)']);
+      const unregister = cleanup.add('an idle node', node.stop);
+      try {
+        await sleep(Math.max(0, started + sampleAfterMs - performance.now()));
+        idle.push({ cpuMs: threadsCpuMs(node.pid), memory: readMemory(node.pid) });
+      } finally {
+        await node.stop();
+        unregister();
+      }
+      counter.tick();
+    }
+    const idlePss = idle.map((s) => s.memory.pssKb).filter((v): v is number => v !== null);
+    const result: BootResult = {
+      samples,
+      sampleAfterMs,
+      variants: variants.map((v, i) => summarizeSandbox(v, sandboxSamples[i] ?? [])),
+      bareCpuMs: summarize(bare.map((b) => b.cpuMs)),
+      bareWallMs: summarize(bare.map((b) => b.wallMs)),
+      bareMaxRssKb: summarize(bare.map((b) => b.maxRssKb)),
+      idleCpuMs: summarize(idle.map((s) => s.cpuMs)),
+      idleRssKb: summarize(idle.map((s) => s.memory.vmRssKb)),
+      idleRssAnonKb: summarize(idle.map((s) => s.memory.rssAnonKb)),
+      idleRssFileKb: summarize(idle.map((s) => s.memory.rssFileKb)),
+      idlePssKb: idlePss.length === idle.length ? summarize(idlePss) : null,
+    };
+    const first = result.variants[0] as BootVariantResult;
+    counter.done(
+      `sandbox ${first.cpuMs.p50.toFixed(1)} ms CPU, ${(first.rssKb.p50 / 1024).toFixed(1)} MiB; ` +
+        `node -e 0 ${result.bareCpuMs.p50.toFixed(1)} ms CPU; idle node ${(result.idleRssKb.p50 / 1024).toFixed(1)} MiB`,
+    );
+    return result;
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+    removeCwd();
+  }
+}
