@@ -11,6 +11,7 @@
   ARGV[4] lease (ms from now)
   ARGV[5] running sandbox (JSON)
   ARGV[6] sandbox pid
+  ARGV[7] events channel   ARGV[8] host (the host's watchdog hears "running <host>")
 
   Returns 1 started; -1 no such slot; -2 not claimed with this token; -3 token already used.
 ]]
@@ -21,4 +22,5 @@ if f[2] ~= 'claimed' then return -3 end
 redis.call('HSET', KEYS[1], 'phase', 'running', 'pid', ARGV[6], 'killReason', '', 'updatedAt', ARGV[3])
 redis.call('ZADD', KEYS[2], tonumber(ARGV[3]) + tonumber(ARGV[4]), ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[5])
+redis.call('PUBLISH', ARGV[7], 'running ' .. ARGV[8])
 return 1

@@ -26,7 +26,8 @@ export interface RegistryOptions {
   onError?: (err: Error) => void;
 }
 
-export type RegistryEvent = { type: 'inventory'; host: string };
+/** "inventory": netprov changed a host's slots; "running": a job started (or changed sandbox) on a host. */
+export type RegistryEvent = { type: 'inventory' | 'running'; host: string };
 
 /** A request's place in the queue shared by every router. */
 export interface SlotRequest {
@@ -309,7 +310,7 @@ export class Registry {
     const reply = (await this.script(
       'startJob',
       [k.slot(sandbox.slotId), k.leases, k.running(host)],
-      [sandbox.slotId, sandbox.token, Date.now(), leaseMs, JSON.stringify(sandbox), sandbox.pid],
+      [sandbox.slotId, sandbox.token, Date.now(), leaseMs, JSON.stringify(sandbox), sandbox.pid, k.events, host],
     )) as number;
     return ({ 1: 'started', [-1]: 'no_slot', [-2]: 'bad_token', [-3]: 'token_used' } as const)[reply as 1 | -1 | -2 | -3];
   }
@@ -317,6 +318,7 @@ export class Registry {
   /** Replaces the watchdog's entry of a running job (the worker swapped in another sandbox). */
   async updateRunning(host: string, sandbox: RunningSandbox): Promise<void> {
     await this.redis.hset(this.keys.running(host), sandbox.slotId, JSON.stringify(sandbox));
+    await this.redis.publish(this.keys.events, `running ${host}`);
   }
 
   /** Why the watchdog killed the slot's sandbox, if it did. */
@@ -344,11 +346,11 @@ export class Registry {
     return (await this.script('recordKill', [this.keys.slot(slotId)], [token, reason])) === 1;
   }
 
-  /** Calls `onEvent` for inventory events until the returned function is called. */
+  /** Calls `onEvent` for inventory and running events until the returned function is called. */
   async subscribe(onEvent: (event: RegistryEvent) => void): Promise<() => Promise<void>> {
     return this.listen(this.keys.events, (message) => {
       const [type, arg = ''] = message.split(' ', 2);
-      if (type === 'inventory') onEvent({ type: 'inventory', host: arg });
+      if (type === 'inventory' || type === 'running') onEvent({ type, host: arg });
     });
   }
 
@@ -432,7 +434,7 @@ export class Registry {
     const reply = await this.script(
       'restoreJob',
       [k.slot(sandbox.slotId), k.leases, k.running(host)],
-      [sandbox.slotId, sandbox.token, Date.now(), leaseMs, JSON.stringify(sandbox), sandbox.pid],
+      [sandbox.slotId, sandbox.token, Date.now(), leaseMs, JSON.stringify(sandbox), sandbox.pid, k.events, host],
     );
     return reply === 1;
   }
@@ -448,9 +450,12 @@ export class Registry {
     this.redis.on('ready', listener); // registered after connect: every 'ready' from now on is a reconnect
   }
 
-  /** The running jobs of a host whose lease has expired: their worker is gone or stuck (watchdog). */
-  async expiredRunning(host: string): Promise<RunningSandbox[]> {
-    const running = await this.runningOn(host);
+  /**
+   * The running jobs of a host whose lease has expired: their worker is gone or stuck (watchdog).
+   * `running` saves reading them again when the caller has just done so.
+   */
+  async expiredRunning(host: string, running?: RunningSandbox[]): Promise<RunningSandbox[]> {
+    running ??= await this.runningOn(host);
     if (running.length === 0) return [];
     const scores = await this.redis.zmscore(this.keys.leases, ...running.map((r) => r.slotId));
     const now = Date.now();

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import pidusage from 'pidusage';
 import { killCgroup, readCgroupCpuMs } from '@corral/cgroup';
 import type { WatchdogConfig } from '@corral/config';
@@ -8,23 +9,48 @@ import { overBudget, type Sample } from './budget';
 
 /** pidusage keeps an open /proc file per pid for this long after its last sample. */
 const SAMPLE_HISTORY_MS = 5000;
+/** The longest a running sandbox with a cgroup goes unsampled. */
+const MAX_SAMPLE_GAP_MS = 1000;
 
 /**
- * The sandbox's use so far: with a cgroup, the CPU of its whole process tree (its memory limit
- * is the cgroup's own); without, the runtime process's CPU and resident memory (pidusage).
+ * What the sandboxes have used so far. With a cgroup: the CPU of the whole process tree, read
+ * from the cgroup (its memory limit is the kernel's to enforce). Without: the runtime process's
+ * CPU and resident memory, from one pidusage call for all of them (one per pid only when a
+ * process ended between the registry read and the sample and the batch failed).
  */
-async function sample(sandbox: RunningSandbox): Promise<Sample | null> {
-  if (sandbox.cgroup) {
-    const cpuMs = readCgroupCpuMs(sandbox.cgroup);
-    return cpuMs === null ? null : { cpuMs, rssBytes: null };
+async function sampleAll(sandboxes: readonly RunningSandbox[]): Promise<Map<RunningSandbox, Sample>> {
+  const samples = new Map<RunningSandbox, Sample>();
+  const byPid: RunningSandbox[] = [];
+  for (const sandbox of sandboxes) {
+    if (sandbox.cgroup) {
+      const cpuMs = readCgroupCpuMs(sandbox.cgroup);
+      if (cpuMs !== null) samples.set(sandbox, { cpuMs, rssBytes: null });
+    } else if (sandbox.pid > 0) {
+      byPid.push(sandbox);
+    }
   }
-  if (!(sandbox.pid > 0)) return null;
+  if (byPid.length === 0) return samples;
+  const record = (sandbox: RunningSandbox, stat: { ctime: number; memory: number } | undefined): void => {
+    if (stat) samples.set(sandbox, { cpuMs: stat.ctime, rssBytes: stat.memory });
+  };
   try {
-    const stats = await pidusage(sandbox.pid, { maxage: SAMPLE_HISTORY_MS });
-    return { cpuMs: stats.ctime, rssBytes: stats.memory };
+    const stats = await pidusage(byPid.map((s) => s.pid), { maxage: SAMPLE_HISTORY_MS });
+    for (const sandbox of byPid) record(sandbox, stats[sandbox.pid]);
   } catch {
-    return null; // the process ended between the registry read and the sample
+    await Promise.all(byPid.map(async (sandbox) => record(sandbox, await pidusage(sandbox.pid, { maxage: SAMPLE_HISTORY_MS }).catch(() => undefined))));
   }
+  return samples;
+}
+
+/**
+ * When a sandbox with a cgroup needs its next sample: it cannot burn more CPU than the cores
+ * give it, so one far from its budget is looked at less often (never less than once a second).
+ * One without a cgroup is sampled every tick, since its memory is only bounded by sampling.
+ */
+export function nextSampleAt(now: number, sandbox: RunningSandbox, sample: Sample, sampleMs: number, cores: number): number {
+  if (!sandbox.cgroup) return now;
+  const remaining = sandbox.cpuMs - (sample.cpuMs - sandbox.cpuBaseMs);
+  return now + Math.max(0, Math.min(MAX_SAMPLE_GAP_MS, remaining / cores - sampleMs));
 }
 
 function signal(target: number, name: NodeJS.Signals): boolean {
@@ -72,9 +98,11 @@ export async function startWatchdog(config: Readonly<WatchdogConfig>, log: Logge
     onError: (err) => log.warn({ err: err.message }, 'redis connection error'),
   });
 
-  async function check(sandbox: RunningSandbox): Promise<void> {
-    const current = await sample(sandbox);
-    if (!current) return;
+  const cores = availableParallelism();
+  /** Per running job (slot and token): when it is due for its next sample. */
+  const due = new Map<string, number>();
+
+  async function act(sandbox: RunningSandbox, current: Sample): Promise<void> {
     const verdict = overBudget(sandbox, current, config.rssOverheadMb);
     if (!verdict) return;
     // The reason goes to Redis first; if the job ended meanwhile, the token no longer matches and nothing is killed.
@@ -84,9 +112,38 @@ export async function startWatchdog(config: Readonly<WatchdogConfig>, log: Logge
     log.info({ slot: sandbox.slotId, pid: sandbox.pid, cgroup: Boolean(sandbox.cgroup), ...verdict }, 'killed a sandbox over its budget');
   }
 
+  // The host's running jobs, kept in memory: read again when a job starts ("running" event) and
+  // at every sweep, so that a tick with nothing due costs no Redis round trip at all.
+  let running: RunningSandbox[] = [];
+  let stale = true;
+  const unsubscribe = await registry.subscribe((event) => {
+    if (event.type === 'running' && event.host === config.hostId) stale = true;
+  });
+
   async function tick(): Promise<void> {
-    const running = await registry.runningOn(config.hostId);
-    await Promise.all(running.map(check));
+    if (stale) {
+      stale = false;
+      running = await registry.runningOn(config.hostId).catch((err: unknown) => {
+        stale = true;
+        throw err;
+      });
+    }
+    const now = Date.now();
+    const seen = new Set<string>();
+    const dueNow = running.filter((sandbox) => {
+      const key = `${sandbox.slotId} ${sandbox.token}`;
+      seen.add(key);
+      return (due.get(key) ?? 0) <= now;
+    });
+    for (const key of due.keys()) if (!seen.has(key)) due.delete(key);
+    if (dueNow.length === 0) return;
+    const samples = await sampleAll(dueNow);
+    await Promise.all(
+      [...samples].map(async ([sandbox, current]) => {
+        due.set(`${sandbox.slotId} ${sandbox.token}`, nextSampleAt(now, sandbox, current, config.sampleMs, cores));
+        await act(sandbox, current);
+      }),
+    );
   }
 
   // The slower sweep: a worker that stopped beating has its slots taken out of service (after
@@ -94,6 +151,9 @@ export async function startWatchdog(config: Readonly<WatchdogConfig>, log: Logge
   // its lease (its worker is gone or stuck) is killed.
   let missedBeats = 0;
   async function sweep(): Promise<void> {
+    // Read the jobs again: drop those that ended since, catch a start whose event was lost.
+    running = await registry.runningOn(config.hostId);
+    stale = false;
     if (await registry.workerAlive(config.hostId)) missedBeats = 0;
     else if ((missedBeats += 1) >= 2) {
       const orphans = await registry.runningOn(config.hostId);
@@ -101,7 +161,7 @@ export async function startWatchdog(config: Readonly<WatchdogConfig>, log: Logge
       for (const sandbox of orphans) killSandbox(sandbox);
       if (taken > 0 || orphans.length > 0) log.warn({ slots: taken, orphans: orphans.length }, 'the worker stopped beating: its slots are out of service');
     }
-    for (const sandbox of await registry.expiredRunning(config.hostId)) {
+    for (const sandbox of await registry.expiredRunning(config.hostId, running)) {
       if (!(await registry.recordKill(sandbox.slotId, sandbox.token, 'timeout'))) continue;
       killSandbox(sandbox);
       log.warn({ slot: sandbox.slotId, pid: sandbox.pid }, 'killed a sandbox that outlived its lease');
@@ -118,6 +178,7 @@ export async function startWatchdog(config: Readonly<WatchdogConfig>, log: Logge
     async close() {
       stop.abort();
       await Promise.all([loop, sweeps]);
+      await unsubscribe();
       await registry.close();
     },
   };

@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomPrefix, REPO_ROOT, startRedisServer, startService } from '@corral/devkit';
+import { prepareCgroups, readCgroupCpuMs, type SandboxCgroup } from '@corral/cgroup';
 import { Registry } from '@corral/registry';
 import type { Cleanup } from '../cleanup';
 import { readStat } from '../procfs';
@@ -24,6 +26,8 @@ export interface WatchdogResult {
   naive: { coreShare: number; rssMiB: number };
   /** A `while(true)` stand-in with a CPU budget: how long after its registration it was killed. */
   kills: { budgetMs: number; afterMs: number[]; limitMs: number };
+  /** Whether the running stand-ins had cgroups (as on a root host) or were sampled with pidusage. */
+  cgroups: boolean;
 }
 
 function cpuMs(pid: number): number {
@@ -76,6 +80,21 @@ export async function runWatchdogScenario(options: { idle: number; busy: number;
   await registry.publishInventory(HOST, 'loopback', slots);
   for (const [i, child] of idle.entries()) await registry.slotReady(HOST, `${HOST}:${i}`, '', child.pid ?? 0, 1);
 
+  // As on a production host (root), each running sandbox has a cgroup; without root, none.
+  const cgroups = process.getuid?.() === 0 ? prepareCgroups(`wdbench-${process.pid}`) : null;
+  const host = cgroups?.ok ? cgroups : null;
+  if (host) cleanup.add('the watchdog scenario cgroups', () => host.release());
+  let sequence = 0;
+  const inCgroup = (pid: number): SandboxCgroup | undefined => {
+    if (!host) return undefined;
+    const cg = host.sandbox(`bench-${(sequence += 1)}`);
+    for (const dir of cg.dirs) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+    }
+    return cg; // removed by host.release() once its process is gone
+  };
+
   const busy: ChildProcess[] = [];
   for (let i = 0; i < options.busy; i += 1) {
     const child = startStandIn([process.execPath, '-e', 'setInterval(() => { const e = Date.now() + 5; while (Date.now() < e); }, 50)'], cleanup);
@@ -84,7 +103,12 @@ export async function runWatchdogScenario(options: { idle: number; busy: number;
     await registry.slotReady(HOST, id, '', child.pid ?? 0, 1);
     const lease = await registry.claimSlot(600_000, 'bench');
     if (!lease) throw new Error('no slot to run a busy stand-in on');
-    await registry.startJob(HOST, { slotId: lease.slotId, token: lease.token, pid: child.pid ?? 0, pgid: child.pid ?? 0, cpuBaseMs: 0, cpuMs: 3_600_000, memoryMb: 4096, startedAt: Date.now() }, 600_000);
+    const cgroup = inCgroup(child.pid ?? 0);
+    await registry.startJob(
+      HOST,
+      { slotId: lease.slotId, token: lease.token, pid: child.pid ?? 0, pgid: child.pid ?? 0, cpuBaseMs: 0, cpuMs: 3_600_000, memoryMb: 4096, startedAt: Date.now(), ...(cgroup ? { cgroup } : {}) },
+      600_000,
+    );
   }
 
   const env = { ...process.env, REDIS_URL: redis.url, CORRAL_REDIS_PREFIX: prefix, CORRAL_HOST_ID: HOST, CORRAL_SAMPLE_MS: String(SAMPLE_MS), LOG_LEVEL: 'warn' };
@@ -119,8 +143,14 @@ export async function runWatchdogScenario(options: { idle: number; busy: number;
     while (lease && lease.slotId !== id) lease = await registry.claimSlot(60_000, 'bench');
     if (!lease) throw new Error(`slot ${id} could not be claimed`);
     const exited = new Promise<number>((resolve) => loop.once('exit', () => resolve(performance.now())));
+    const cgroup = inCgroup(loop.pid ?? 0);
+    const base = cgroup ? (readCgroupCpuMs(cgroup) ?? 0) : cpuMs(loop.pid ?? 0);
     const registered = performance.now();
-    await registry.startJob(HOST, { slotId: id, token: lease.token, pid: loop.pid ?? 0, pgid: loop.pid ?? 0, cpuBaseMs: cpuMs(loop.pid ?? 0), cpuMs: budgetMs, memoryMb: 4096, startedAt: Date.now() }, 60_000);
+    await registry.startJob(
+      HOST,
+      { slotId: id, token: lease.token, pid: loop.pid ?? 0, pgid: loop.pid ?? 0, cpuBaseMs: base, cpuMs: budgetMs, memoryMb: 4096, startedAt: Date.now(), ...(cgroup ? { cgroup } : {}) },
+      60_000,
+    );
     afterMs.push((await exited) - registered);
   }
   await watchdog.stop();
@@ -132,6 +162,7 @@ export async function runWatchdogScenario(options: { idle: number; busy: number;
     watchdog: watched,
     naive: naiveFigures,
     kills: { budgetMs, afterMs, limitMs: budgetMs + 2 * SAMPLE_MS },
+    cgroups: host !== null,
   };
 }
 
