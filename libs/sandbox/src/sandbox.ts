@@ -350,18 +350,13 @@ export class Sandbox {
     return this.runtimePid === null ? 0 : schedstatMs(this.runtimePid);
   }
 
-  /** The job runs at full priority: back to nice 0, every thread of the sandbox's tree (root only). */
+  /** The job runs at full priority: the runtime's threads back to nice 0 (root only; bubblewrap's stay idle). */
   private unnice(): void {
-    if (!this.niced || this.leaderPid === null) return;
-    const queue = [this.leaderPid];
-    for (let seen = 0; queue.length > 0 && seen < 16; seen += 1) {
-      const pid = queue.shift() as number;
-      try {
-        for (const tid of readdirSync(`/proc/${pid}/task`)) setPriority(Number(tid), 0);
-      } catch {
-        // not allowed (not root), or gone
-      }
-      queue.push(...childrenOf(pid));
+    if (!this.niced || this.runtimePid === null) return;
+    try {
+      for (const tid of readdirSync(`/proc/${this.runtimePid}/task`)) setPriority(Number(tid), 0);
+    } catch {
+      // not allowed (not root), or gone
     }
   }
 
