@@ -230,7 +230,7 @@ export function loadWatchdogConfig(env: Env): Readonly<WatchdogConfig> {
   return r.done({
     ...common(r),
     sampleMs: r.int('CORRAL_SAMPLE_MS', 100, { min: 10, max: 60_000 }),
-    sweepMs: r.int('CORRAL_SWEEP_MS', 1000, { min: 100, max: 600_000 }),
+    sweepMs: r.int('CORRAL_SWEEP_MS', 2000, { min: 100, max: 600_000 }),
     rssOverheadMb: rssOverheadMb(r),
   });
 }

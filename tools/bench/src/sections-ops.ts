@@ -31,7 +31,7 @@ export function watchdogSection(r: WatchdogResult): Section {
       `A private redis-server holds ${r.idle} idle slots whose "sandboxes" are stand-in processes (\`sleep\`: the watchdog never samples an idle ` +
         `sandbox, so their runtime does not matter) and ${r.busy} running jobs (node processes busy 10 % of the time, under large budgets, ` +
         `${r.cgroups ? 'each in a cgroup of its own as on a root host' : 'without cgroups: this run was not root'}). ` +
-        `The watchdog service (sampling every ${r.sampleMs} ms, its sweep every second) runs for ${r.seconds} s; its CPU comes from /proc/<pid>/stat ` +
+        `The watchdog service (sampling every ${r.sampleMs} ms, its sweep every 2 s) runs for ${r.seconds} s; its CPU comes from /proc/<pid>/stat ` +
         'and its resident memory from VmRSS. The baseline, same length and tick, is a naive watchdog that samples every pid with pidusage. ' +
         `Then ${r.kills.afterMs.length} times a \`for(;;){}\` stand-in is registered as running with a budget of ${r.kills.budgetMs} ms of CPU ` +
         '(its boot not counted); the time from registration to its death is measured.',
