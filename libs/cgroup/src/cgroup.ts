@@ -73,19 +73,29 @@ export function killCgroup(cg: SandboxCgroup): number {
   return killed;
 }
 
-/** Removes the sandbox cgroups under `base` that hold no process, then the given folders if empty. */
-function removeUpwards(base: string, dirs: string[]): void {
-  try {
-    for (const entry of readdirSync(base, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      try {
-        rmdirSync(join(base, entry.name));
-      } catch {
-        // still in use
+/**
+ * Removes the sandbox cgroups under `base` that hold no process, then the given folders if
+ * empty. Sandboxes killed a moment ago may still be leaving theirs: it retries for up to
+ * `waitMs` (it runs at shutdown, so it may block).
+ */
+function removeUpwards(base: string, dirs: string[], waitMs = 2000): void {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    let left = 0;
+    try {
+      for (const entry of readdirSync(base, { withFileTypes: true })) {
+        if (!entry.isDirectory()) continue;
+        try {
+          rmdirSync(join(base, entry.name));
+        } catch {
+          left += 1; // still in use
+        }
       }
+    } catch {
+      // gone already
     }
-  } catch {
-    // gone already
+    if (left === 0 || Date.now() > deadline) break;
+    sleepSync(20);
   }
   for (const dir of dirs) {
     try {
