@@ -92,7 +92,7 @@ maybe('a fleet: router and Redis on one host, two worker hosts with tap slots', 
   }, 90_000);
 
   afterAll(async () => {
-    await fleet?.destroy();
+    await fleet?.destroy(Object.values(WORKERS).map((w) => w.id));
   });
 
   it('publishes each host with its own addresses, reachable through the bridge', async () => {

@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { prepareCgroups } from '@corral/cgroup';
 import { serviceEntry, type ServiceName } from '@corral/devkit';
 
 /**
@@ -174,9 +175,14 @@ export class Fleet {
     });
   }
 
-  /** Stops every process (SIGTERM, then SIGKILL of its group) and deletes every namespace. */
-  async destroy(): Promise<void> {
+  /** Stops every process (SIGTERM, then SIGKILL of its group) and deletes every namespace and host cgroup folder. */
+  async destroy(hostIds: readonly string[] = []): Promise<void> {
     await Promise.all(this.services.map((s) => s.stop(5000)));
+    // A worker stopped the hard way leaves its host's (empty) cgroup folders behind.
+    for (const id of hostIds) {
+      const cgroups = prepareCgroups(id);
+      if (cgroups.ok) cgroups.release();
+    }
     for (const host of this.hosts.values()) spawnSync('ip', ['netns', 'del', host.ns]);
     spawnSync('ip', ['netns', 'del', this.lan]);
     rmSync(this.dir, { recursive: true, force: true });

@@ -56,7 +56,7 @@ maybe('netns slots: each sandbox in its slot’s namespace, reaching nothing', (
       fleet.exec('n', [process.execPath, serviceEntry('netprov'), 'down'], env);
       // Backstop: nothing of this test's prefix may outlive it.
       for (const name of readdirSync('/run/netns').filter((x) => x.startsWith(`n${fleet.tag}-`))) spawnSync('ip', ['netns', 'del', name]);
-      await fleet.destroy();
+      await fleet.destroy([env['CORRAL_HOST_ID'] ?? '']);
     }
   });
 
