@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { NetprovConfig } from '@corral/config';
 import type { SlotRecord } from '@corral/contracts';
-import { Registry } from '@corral/registry';
 import { parseCidr } from './cidr';
 import type { CliIo, CliOptions } from './cli';
 import { readKernelState } from './kernel-state';
+import { connectRegistry } from './registry';
 import { names, NETNS_DIR } from './names';
 import { span, seconds, table } from './output';
 import { planTap } from './plan-tap';
@@ -19,10 +19,6 @@ function statusTable(rows: readonly SlotStatus[], backend: 'tap' | 'netns'): str
   const head = ['SLOT', 'ADDRESS', 'DEVICE', ...(backend === 'netns' ? ['NETNS'] : []), 'LINK', 'STATE', 'PORT', 'PID'];
   const body = rows.map((r) => [r.id, r.ip, r.device ?? '-', ...(backend === 'netns' ? [r.netns ?? '-'] : []), r.link, r.state, String(r.port ?? '-'), String(r.pid ?? '-')]);
   return table([head, ...body]);
-}
-
-async function connect(config: KernelConfig): Promise<Registry> {
-  return Registry.connect({ url: config.redisUrl, prefix: config.redisPrefix, failFast: true, connectTimeoutMs: 5000 });
 }
 
 /**
@@ -44,7 +40,7 @@ export async function runKernel(command: string, options: CliOptions, config: Ke
   if (command === 'ls') {
     let records: SlotRecord[] | null = null;
     if (!options.noRedis) {
-      const registry = await connect(config);
+      const registry = await connectRegistry(config);
       records = await registry.listSlots(host).finally(() => registry.close());
     }
     const rows = slotStatus(state, n, backend, host, cidr, records);
@@ -57,7 +53,7 @@ export async function runKernel(command: string, options: CliOptions, config: Ke
     io.out([`would reconcile host ${host} to ${desired.length} ${backend} slots${desired.length ? `: ${span(desired)}` : ''}`, ...describePlan(plan, n, tool)].join('\n'));
     return 0;
   }
-  const registry = options.noRedis ? null : await connect(config);
+  const registry = options.noRedis ? null : await connectRegistry(config);
   try {
     const progress = (text: string): void => io.err(`netprov: ${text}`);
     let published = '';

@@ -1,9 +1,9 @@
 import type { NetprovConfig } from '@corral/config';
 import type { SlotAddress, SlotRecord } from '@corral/contracts';
-import { Registry } from '@corral/registry';
 import type { CliIo, CliOptions } from './cli';
 import { planLoopback } from './loopback';
 import { span, table } from './output';
+import { connectRegistry } from './registry';
 
 function slotTable(slots: readonly SlotRecord[]): string {
   return table([['SLOT', 'ADDRESS', 'PORT', 'STATE', 'PID'], ...slots.map((s) => [s.id, s.ip, String(s.port ?? '-'), s.state, String(s.pid ?? '-')])]);
@@ -18,7 +18,7 @@ export async function runLoopback(command: string, options: CliOptions, config: 
     io.out(command === 'up' ? `would reconcile host ${host} to ${plan.length} loopback slots: ${span(plan)}` : `would remove every slot of host ${host}`);
     return 0;
   }
-  const registry = await Registry.connect({ url: config.redisUrl, prefix: config.redisPrefix, failFast: true, connectTimeoutMs: 5000 });
+  const registry = await connectRegistry(config);
   try {
     if (command === 'ls') {
       const slots = await registry.listSlots(host);
