@@ -143,6 +143,21 @@ describe('watchdog (real Redis, real processes)', () => {
     expect((await registry.pool()).slots.every((s) => s.state === 'dead')).toBe(true);
   });
 
+  it('does not count a heartbeat lost with Redis data as a silent worker', async () => {
+    await registry.heartbeat(host, 60_000);
+    await registry.publishInventory(host, 'loopback', [{ id: `${host}:1`, ip: '127.9.9.2' }]);
+    await registry.slotReady(host, `${host}:1`, '', 1, 7070);
+    await watchdog.sweep();
+    // Redis restarted empty: the epoch and the heartbeat are gone (the worker publishes its slots again).
+    await registry.client.del(registry.keys.heartbeat(host), registry.keys.epoch);
+    await watchdog.sweep();
+    await watchdog.sweep();
+    expect((await registry.pool()).slots.find((s) => s.id === `${host}:1`)?.state).toBe('idle');
+    // Still silent afterwards: then it is.
+    await watchdog.sweep();
+    expect((await registry.pool()).slots.every((s) => s.state === 'dead')).toBe(true);
+  });
+
   it('survives a sandbox that vanished between the registry read and the sample', async () => {
     const gone = await busyProcess('0');
     await ended(gone);

@@ -120,6 +120,17 @@ describe('worker with real sandboxes and a real Redis', () => {
     expect(result.stdout.length + result.stderr.length).toBe(4096);
   });
 
+  it('puts a slot back that was taken out of service while it still serves it (a missed heartbeat)', async () => {
+    await waitFor('2 idle slots', async () => (await idleCount()) === 2);
+    // What the watchdog does when the heartbeat expired: every slot of the host goes dead.
+    await registry.client.del(registry.keys.heartbeat(host));
+    expect(await registry.markHostDead(host)).toBe(2);
+    await waitFor('2 idle slots again', async () => (await idleCount()) === 2, { timeoutMs: 5000 });
+    const lease = await claim();
+    const result = (await (await send(lease, { code: 'console.log(6 * 7)' })).json()) as ExecutionResult;
+    expect(result.stdout).toBe('42\n');
+  });
+
   it('follows the inventory: a removed slot stops being served', async () => {
     await waitFor('2 idle slots', async () => (await idleCount()) === 2);
     const slots = await registry.listSlots(host);

@@ -1,10 +1,10 @@
 --[[
   A host's worker is gone (its heartbeat expired): every slot of the host goes out of service,
   whatever it was doing, so that no router is handed a slot nobody serves. The worker puts
-  them back when it returns.
+  them back when it returns (the "inventory" event tells it at once if it is only late).
 
   KEYS[1] host slots   KEYS[2] idle   KEYS[3] leases   KEYS[4] host running   KEYS[5] heartbeat
-  ARGV[1] slot key prefix   ARGV[2] now (ms)
+  ARGV[1] slot key prefix   ARGV[2] now (ms)   ARGV[3] events channel   ARGV[4] host
 
   Returns how many slots were taken out of service (0 when the worker beat again meanwhile).
 ]]
@@ -20,4 +20,5 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 redis.call('DEL', KEYS[4])
+if count > 0 then redis.call('PUBLISH', ARGV[3], 'inventory ' .. ARGV[4]) end
 return count

@@ -442,7 +442,7 @@ export class Registry {
   /** Takes every slot of a host whose worker's heartbeat expired out of service (watchdog). */
   async markHostDead(host: string): Promise<number> {
     const k = this.keys;
-    return (await this.script('markHostDead', [k.hostSlots(host), k.idle, k.leases, k.running(host), k.heartbeat(host)], [k.slotPrefix, Date.now()])) as number;
+    return (await this.script('markHostDead', [k.hostSlots(host), k.idle, k.leases, k.running(host), k.heartbeat(host)], [k.slotPrefix, Date.now(), k.events, host])) as number;
   }
 
   /** Runs `listener` each time the connection to Redis is ready again after a loss. */

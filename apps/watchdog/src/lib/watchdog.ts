@@ -150,11 +150,17 @@ export async function startWatchdog(config: Readonly<WatchdogConfig>, log: Logge
   // two sweeps in a row, so that a worker still starting is not hit), and a job that outlived
   // its lease (its worker is gone or stuck) is killed.
   let missedBeats = 0;
+  let epoch = await registry.epoch();
   async function sweep(): Promise<void> {
     // Read the jobs again: drop those that ended since, catch a start whose event was lost.
     running = await registry.runningOn(config.hostId);
     stale = false;
-    if (await registry.workerAlive(config.hostId)) missedBeats = 0;
+    const current = await registry.epoch();
+    if (current !== epoch) {
+      // Redis lost its data, the heartbeat with it: count missed beats from now on.
+      epoch = current;
+      missedBeats = 0;
+    } else if (await registry.workerAlive(config.hostId)) missedBeats = 0;
     else if ((missedBeats += 1) >= 2) {
       const orphans = await registry.runningOn(config.hostId);
       const taken = await registry.markHostDead(config.hostId);

@@ -155,19 +155,20 @@ export class SlotRunner {
   }
 
   /**
-   * Redis lost its data and the slot was published again: put back what this slot is doing,
-   * its running job (lease and watchdog entry) or its warm sandbox (idle).
+   * Redis lost its data and the slot was published again, or the slot was taken out of service
+   * while this worker serves it: put back what this slot is doing, its running job (lease and
+   * watchdog entry) or its warm sandbox (idle).
    */
-  async restore(): Promise<void> {
+  async restore(): Promise<boolean> {
     const { registry, config } = this.deps;
-    if (this.job && this.activeEntry) {
-      await registry.restoreJob(config.hostId, this.activeEntry, this.activeLeaseMs);
-      return;
-    }
+    if (this.closed) return false;
+    if (this.job && this.activeEntry) return registry.restoreJob(config.hostId, this.activeEntry, this.activeLeaseMs);
     // A boot under way may have found the slot gone (Redis had just lost it): once it is done,
     // its sandbox is warm and the slot, published again, can be made idle.
     await this.replenishing;
-    if (this.warm?.pid && !this.job) await registry.slotReady(config.hostId, this.slot.id, '', this.warm.pid, config.port);
+    if (!this.warm?.pid || this.job || this.closed) return false;
+    const outcome = await registry.slotReady(config.hostId, this.slot.id, '', this.warm.pid, config.port);
+    return outcome === 'idle' || outcome === 'assigned';
   }
 
   /** Keeps `sandbox` as the warm one; if it dies while waiting, the slot boots another. */

@@ -97,6 +97,14 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
       if (!slot || slot.ip !== runner.slot.ip || slot.netns !== runner.slot.netns) {
         runners.delete(id);
         starts.push(runner.close(0));
+      } else if (slot.state === 'dead') {
+        // Taken out of service while this worker serves it (the watchdog missed its heartbeat,
+        // say while Redis restarted): put back its job or its warm sandbox. Not awaited: a boot
+        // under way must not hold up the inventory.
+        runner.restore().then(
+          (back) => back && log.warn({ slot: id }, 'slot was out of service while this worker serves it: put it back'),
+          (err: unknown) => log.error({ err, slot: id }, 'could not put the slot back'),
+        );
       }
     }
     for (const [id, slot] of wanted) if (!runners.has(id)) starts.push(serve(slot));
