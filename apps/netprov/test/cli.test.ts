@@ -1,6 +1,7 @@
 import { randomLoopbackBase, randomPrefix, startRedisServer, type RedisServer } from '@corral/devkit';
-import { Registry } from '@corral/registry';
+import type { Registry } from '@corral/registry';
 import { runCli } from '../src/lib/cli';
+import { connectRegistry } from '../src/lib/registry';
 
 let redis: RedisServer;
 let registry: Registry;
@@ -22,7 +23,7 @@ afterAll(async () => {
 beforeEach(async () => {
   const prefix = randomPrefix('netprov');
   env = { REDIS_URL: redis.url, CORRAL_REDIS_PREFIX: prefix, CORRAL_HOST_ID: 'np1', CORRAL_LOOPBACK_BASE: randomLoopbackBase() };
-  registry = await Registry.connect({ url: redis.url, prefix });
+  registry = await connectRegistry({ redisUrl: redis.url, redisPrefix: prefix });
 });
 afterEach(async () => {
   await registry.close();
