@@ -12,7 +12,15 @@ afterAll(async () => {
 });
 
 async function allIdle(): Promise<void> {
-  await waitFor('all 4 slots idle', async () => (await pool(stack.url)).idle === 4, { timeoutMs: 10_000 });
+  await waitFor(
+    'all 4 slots idle',
+    async () => {
+      const p = await pool(stack.url);
+      if (p.idle !== 4) throw new Error(`pool now: ${JSON.stringify(p)}`);
+      return true;
+    },
+    { timeoutMs: 10_000 },
+  );
 }
 
 describe('executions end to end (real services, Redis and sandboxes)', () => {

@@ -31,6 +31,9 @@ interface Waiter {
   settled: boolean;
   timers: NodeJS.Timeout[];
   cleanup: () => void;
+  /** A check on the ticket in flight, and whether another was asked for meanwhile. */
+  collecting: boolean;
+  collectAgain: boolean;
 }
 
 /**
@@ -73,6 +76,8 @@ export class SlotQueue {
         settled: false,
         timers: [],
         cleanup: () => undefined,
+        collecting: false,
+        collectAgain: false,
       };
       const onAbort = (): void => void this.giveUp(waiter, signal?.reason instanceof Error ? signal.reason : new Error('aborted'), true);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -112,8 +117,30 @@ export class SlotQueue {
     else waiter.resolve(outcome);
   }
 
-  /** Takes the ticket's assignment if there is one; queues it again if Redis lost it. */
+  /**
+   * Takes the ticket's assignment if there is one; queues it again if Redis lost it. One check
+   * per ticket at a time (a notice and the periodic check can coincide): a second one would find
+   * the assignment taken, think the ticket lost and queue it again, and the slot assigned to that
+   * orphan ticket later would stay claimed until its lease ran out.
+   */
   private async collect(waiter: Waiter): Promise<void> {
+    if (waiter.settled) return;
+    if (waiter.collecting) {
+      waiter.collectAgain = true;
+      return;
+    }
+    waiter.collecting = true;
+    try {
+      do {
+        waiter.collectAgain = false;
+        await this.collectOnce(waiter);
+      } while (waiter.collectAgain && !waiter.settled);
+    } finally {
+      waiter.collecting = false;
+    }
+  }
+
+  private async collectOnce(waiter: Waiter): Promise<void> {
     if (waiter.settled) return;
     try {
       const outcome = await this.options.store.takeAssignment(waiter.ticket);

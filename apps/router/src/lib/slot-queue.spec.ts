@@ -1,0 +1,62 @@
+import type { Lease } from '@corral/contracts';
+import type { SlotRequest } from '@corral/registry';
+import { SlotQueue, type QueueStore } from './slot-queue';
+
+const lease: Lease = { slotId: 'h:0', ip: '127.0.0.1', port: 7070, host: 'h', token: 't' };
+
+/** An in-memory queue of one ticket: the registry's rules, slow enough for checks to overlap. */
+function fakeStore(): QueueStore & { requests: SlotRequest[]; assign(): void } {
+  const tickets = new Set<string>();
+  let assigned: string | null = null;
+  const later = <T>(value: T): Promise<T> => new Promise((resolve) => setTimeout(() => resolve(value), 5));
+  return {
+    requests: [],
+    assign() {
+      assigned = [...tickets][0] ?? null;
+      if (assigned) tickets.delete(assigned);
+    },
+    requestSlot(request) {
+      this.requests.push(request);
+      tickets.add(request.ticket);
+      return later('queued' as const);
+    },
+    takeAssignment(ticket) {
+      if (assigned === ticket) {
+        assigned = null;
+        return later(lease);
+      }
+      return later(tickets.has(ticket) ? ('queued' as const) : ('lost' as const));
+    },
+    cancelTicket: () => later(null),
+    releaseClaim: () => later(true),
+  };
+}
+
+describe('SlotQueue', () => {
+  it('checks a ticket once at a time: a notice and the periodic check together do not queue it again', async () => {
+    const store = fakeStore();
+    const queue = new SlotQueue({ store, routerId: 'r', claimTtlMs: 1000, maxQueue: 10, checkMs: 60_000 });
+    const waiting = queue.acquire('req', Date.now() + 10_000);
+    await new Promise((r) => setTimeout(r, 20));
+    const ticket = store.requests[0]!.ticket;
+    store.assign();
+    queue.onAssigned(ticket);
+    queue.onAssigned(ticket); // the second check would find the assignment taken
+    expect(await waiting).toEqual(lease);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(store.requests).toHaveLength(1); // never queued again
+    expect(queue.length).toBe(0);
+  });
+
+  it('checks again after a check in flight when a notice came meanwhile', async () => {
+    const store = fakeStore();
+    const queue = new SlotQueue({ store, routerId: 'r', claimTtlMs: 1000, maxQueue: 10, checkMs: 60_000 });
+    const waiting = queue.acquire('req', Date.now() + 10_000);
+    await new Promise((r) => setTimeout(r, 20));
+    const ticket = store.requests[0]!.ticket;
+    queue.onAssigned(ticket); // finds nothing yet…
+    store.assign(); // …the slot is assigned while that check is in flight…
+    queue.onAssigned(ticket); // …and this notice must not be lost
+    expect(await waiting).toEqual(lease);
+  });
+});
