@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { allIdle, busySlot, expectContained, expectHealthy, expectServing, parentOf, processTree, program, run, startHostile, type Hostile } from './helpers';
+import { allIdle, busySlot, canSignal, expectContained, expectHealthy, expectServing, parentOf, pool, processTree, program, run, startHostile, type Hostile } from './helpers';
 
 /** Processes: spawning, threads, privileges, and signals to everything a sandbox might name. */
 let h: Hostile;
@@ -140,6 +140,26 @@ describe('processes and signals', () => {
     const victimAnswer = await victim;
     expectContained(a, ['ok', 'error']);
     expect(victimAnswer.body).toMatchObject({ status: 'ok', stdout: 'victim done\n' });
+    await expectServing(h);
+  });
+
+  it("kill(-1) from a long job leaves its slot's next sandbox, booting beside it, untouched", async () => {
+    await allIdle(h);
+    // The job waits until its slot's next sandbox has booted beside it, then signals all it can see.
+    const a = run(h, program(`
+      setTimeout(() => {
+        const host = Object.values(${JSON.stringify(hostTargets())}).filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
+        if (host.length > 0) console.log('ESCAPED: can signal host pids ' + host.join() + '; kill(-1) withheld');
+        else { try { process.kill(-1, 'SIGKILL'); console.log('kill(-1) sent'); } catch (e) { console.log('contained: kill(-1) (' + __code(e) + ')'); } }
+      }, 1500);
+    `));
+    const slot = await busySlot(h);
+    expectContained(await a, ['ok', 'error']);
+    await allIdle(h);
+    // The slot went straight back into service with the sandbox booted during the job: still alive.
+    const next = (await pool(h.url)).slots.find((s) => s.id === slot.id);
+    expect(next?.pid).not.toBe(slot.pid);
+    expect(canSignal(next!.pid!)).toBe(true);
     await expectServing(h);
   });
 

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadWorkerConfig } from '@corral/config';
 import { REQUEST_ID_HEADER, TOKEN_HEADER, WORKER_RUN_PATH, type ExecutionResult, type Lease } from '@corral/contracts';
 import { freePort, randomLoopbackBase, randomPrefix, startRedisServer, waitFor, type RedisServer } from '@corral/devkit';
@@ -25,6 +26,33 @@ async function send(lease: Lease, body: unknown, token = lease.token): Promise<R
     headers: { 'content-type': 'application/json', [TOKEN_HEADER]: token, [REQUEST_ID_HEADER]: 'req-1' },
     body: JSON.stringify(body),
   });
+}
+
+/** Sandboxes below `root`: each has one corral-spawn, its trusted parent (inside, bubblewrap and the runtime). */
+function sandboxesBelow(root: number): number {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  const below = (pid: number): boolean => {
+    for (let p = parent.get(pid); p !== undefined && p > 0; p = parent.get(p)) if (p === root) return true;
+    return false;
+  };
+  let count = 0;
+  for (const pid of parent.keys()) {
+    try {
+      if (below(pid) && readFileSync(`/proc/${pid}/comm`, 'latin1').trim() === 'corral-spawn') count += 1;
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return count;
 }
 
 async function claim(): Promise<Lease> {
@@ -80,6 +108,18 @@ describe('worker with real sandboxes and a real Redis', () => {
     await waitFor('slot idle again', async () => (await idleCount()) === 2);
     const after = (await registry.pool()).slots.find((s) => s.id === lease.slotId);
     expect(after?.pid).not.toBe(before.get(lease.slotId));
+  });
+
+  it('boots the next sandbox beside a job that runs longer than a moment', async () => {
+    await waitFor('2 idle slots', async () => (await idleCount()) === 2);
+    expect(sandboxesBelow(process.pid)).toBe(2); // one warm per slot
+    const lease = await claim();
+    const answer = send(lease, { code: 'setTimeout(() => console.log("done"), 3000)' });
+    // The job's own, the next one of its slot, and the other slot's warm one.
+    await waitFor('the next sandbox beside the running job', () => sandboxesBelow(process.pid) === 3, { timeoutMs: 2500 });
+    expect((await (await answer).json()) as ExecutionResult).toMatchObject({ status: 'ok', stdout: 'done\n' });
+    await waitFor('2 idle slots again', async () => (await idleCount()) === 2);
+    expect(sandboxesBelow(process.pid)).toBe(2); // the job's sandbox is gone
   });
 
   it('refuses a forged token and a used one, and keeps the slot', async () => {

@@ -48,10 +48,16 @@ const JOB_LEASE_GRACE_MS = 30_000;
 const MAX_BOOT_BACKOFF_MS = 30_000;
 const REGISTRY_RETRY_MS = 250;
 
+/** A job running this long has the next job's sandbox boot beside it. */
+const PREBOOT_AFTER_MS = 50;
+/** How long the slot waits for the last job's sandbox to be gone before it takes the next job. */
+const PREVIOUS_EXIT_WAIT_MS = 2000;
+
 /**
  * One slot on this host: an HTTP server on the slot's own address, one warm sandbox, at most one
- * job at a time. After each job the sandbox is discarded and a fresh one booted; only when it is
- * ready does the slot return to the idle list.
+ * job at a time. The next sandbox boots (niced) while a longer job runs, else after it; the job's
+ * sandbox is discarded when it ends, and the slot returns to the idle list once the job's
+ * processes are gone and the next sandbox is ready.
  */
 export class SlotRunner {
   private readonly server: Server;
@@ -98,24 +104,62 @@ export class SlotRunner {
     });
   }
 
-  /** Boots the slot's next sandbox (in the background) and makes the slot idle once it is ready. */
-  replenish(token = ''): Promise<void> {
-    this.replenishing ??= this.bootUntilReady(token).finally(() => (this.replenishing = null));
-    return this.replenishing;
+  /**
+   * Boots the slot's next sandbox (in the background) and makes the slot idle once it is ready.
+   * After a job: `token` is the job's, `prebooted` the sandbox booted while it ran (if any), and
+   * `previous` the job's sandbox, which must be gone before the slot takes another job.
+   */
+  replenish(token = '', prebooted?: Promise<Sandbox | null>, previous?: Sandbox): Promise<void> {
+    // A plain boot joins the one under way; the end of a job never does: its token must be
+    // released (and its spare used), so it runs after whatever is under way.
+    if (this.replenishing && token === '' && !prebooted) return this.replenishing;
+    const after = this.replenishing ?? Promise.resolve();
+    const run: Promise<void> = after
+      .then(() => this.bootUntilReady(token, prebooted, previous))
+      .finally(() => {
+        if (this.replenishing === run) this.replenishing = null;
+      });
+    this.replenishing = run;
+    return run;
   }
 
-  private async bootUntilReady(token: string): Promise<void> {
+  /** Boots one sandbox with the default heap, through the host's boot gate. */
+  private async bootOne(): Promise<Sandbox> {
+    return this.deps.bootGate(async () => {
+      const started = this.deps.startSandbox(this.index, this.deps.config.limits.defaultMemoryMb, this.slot.netns);
+      try {
+        await started.ready;
+      } catch (err) {
+        started.kill();
+        throw err;
+      }
+      return started;
+    });
+  }
+
+  /** The next job's sandbox, started while the current job runs; null when it fails (booted again after the job). */
+  private preboot(): Promise<Sandbox | null> {
+    return this.bootOne().catch((err: unknown) => {
+      this.log.warn({ err: (err as Error).message }, 'the next sandbox failed to boot during the job; booting it again after the job');
+      return null;
+    });
+  }
+
+  private async bootUntilReady(token: string, prebooted?: Promise<Sandbox | null>, previous?: Sandbox): Promise<void> {
     const { registry, config } = this.deps;
+    if (previous) await Promise.race([previous.exited, sleep(PREVIOUS_EXIT_WAIT_MS)]);
+    const ready = prebooted ? await prebooted : null;
+    if (ready) {
+      // Straight from the job to idle, under the job's token (one registry call).
+      await this.makeReady(ready, token);
+      return;
+    }
     const marked = await this.persist('mark the slot booting', () => registry.setSlotState(config.hostId, this.slot.id, 'booting', token));
     this.log.debug({ marked, token: token !== '' }, 'booting a sandbox');
     for (let attempt = 0; !this.closed; attempt += 1) {
       let sandbox: Sandbox;
       try {
-        sandbox = await this.deps.bootGate(async () => {
-          const started = this.deps.startSandbox(this.index, config.limits.defaultMemoryMb, this.slot.netns);
-          await started.ready;
-          return started;
-        });
+        sandbox = await this.bootOne();
       } catch (err) {
         const backoffMs = Math.min(MAX_BOOT_BACKOFF_MS, 250 * 2 ** attempt);
         this.log.error({ err, attempt, backoffMs }, 'sandbox failed to boot');
@@ -123,19 +167,26 @@ export class SlotRunner {
         await sleep(backoffMs);
         continue;
       }
-      if (this.closed) {
-        sandbox.kill();
-        return;
-      }
-      this.adoptWarm(sandbox);
-      const outcome = await this.persist('put the slot back into service', () =>
-        registry.slotReady(config.hostId, this.slot.id, '', sandbox.pid ?? 0, config.port),
-      );
-      this.log.debug({ outcome, pid: sandbox.pid }, 'sandbox ready');
-      if (outcome === 'gone') this.log.warn('slot left the inventory while its sandbox booted');
-      else if (outcome === 'claimed_by_other') this.log.warn('slot is held under another token; not made idle');
+      await this.makeReady(sandbox, '');
       return;
     }
+  }
+
+  /** Keeps `sandbox` as the slot's warm one and puts the slot back into service (under `token`, or none). */
+  private async makeReady(sandbox: Sandbox, token: string): Promise<void> {
+    if (this.closed) {
+      sandbox.kill();
+      await sandbox.exited;
+      return;
+    }
+    const { registry, config } = this.deps;
+    this.adoptWarm(sandbox);
+    const outcome = await this.persist('put the slot back into service', () =>
+      registry.slotReady(config.hostId, this.slot.id, token, sandbox.pid ?? 0, config.port),
+    );
+    this.log.debug({ outcome, pid: sandbox.pid }, 'sandbox ready');
+    if (outcome === 'gone') this.log.warn('slot left the inventory while its sandbox booted');
+    else if (outcome === 'claimed_by_other') this.log.warn('slot is held under another token; not made idle');
   }
 
   /**
@@ -173,7 +224,9 @@ export class SlotRunner {
 
   /** Keeps `sandbox` as the warm one; if it dies while waiting, the slot boots another. */
   private adoptWarm(sandbox: Sandbox): void {
+    const before = this.warm;
     this.warm = sandbox;
+    if (before && before !== sandbox) before.kill(); // a boot that overlapped another: one warm sandbox per slot
     void sandbox.exited.then((exit) => {
       if (this.warm !== sandbox || this.closed) return;
       this.warm = null;
@@ -236,6 +289,11 @@ export class SlotRunner {
     this.activeLeaseMs = job.timeoutMs + JOB_LEASE_GRACE_MS;
     this.jobToken = token;
     this.warm = null;
+    // A job still running after PREBOOT_AFTER_MS has the next job's sandbox boot beside it
+    // (niced), so the slot is ready as soon as it ends. Not at once: spawning takes the worker's
+    // thread for milliseconds, and a short job's answer should not wait behind it.
+    let next: Promise<Sandbox | null> | undefined;
+    const prebootTimer = setTimeout(() => (next = this.preboot()), PREBOOT_AFTER_MS);
     try {
       if (!sandbox || sandbox.pid === null || job.memoryMb !== config.limits.defaultMemoryMb) {
         // No warm sandbox fits (another heap limit, or it died): boot one for this job.
@@ -265,11 +323,16 @@ export class SlotRunner {
       sandbox?.kill();
       this.active = null;
       this.activeEntry = null;
+      clearTimeout(prebootTimer);
       const jobToken = this.jobToken;
       this.jobToken = '';
       // Closing: the slot goes out of service under the job's token (close() no longer holds it).
-      if (this.closed) await registry.setSlotState(config.hostId, this.slot.id, 'dead', jobToken).catch(() => undefined);
-      else void this.replenish(jobToken);
+      if (this.closed) {
+        const spare = await next;
+        spare?.kill();
+        await spare?.exited;
+        await registry.setSlotState(config.hostId, this.slot.id, 'dead', jobToken).catch(() => undefined);
+      } else void this.replenish(jobToken, next, sandbox ?? undefined);
     }
   }
 
