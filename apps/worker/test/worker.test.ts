@@ -180,3 +180,34 @@ describe('worker with real sandboxes and a real Redis', () => {
     await waitFor('2 idle slots again', async () => (await idleCount()) === 2, { timeoutMs: 10_000 });
   });
 });
+
+describe('worker shutdown', () => {
+  it('takes every slot out of service, also one whose job ended while its next sandbox was still booting', async () => {
+    const prefix = randomPrefix('worker-close');
+    const base = randomLoopbackBase();
+    const own = await Registry.connect({ url: redis.url, prefix });
+    try {
+      await own.publishInventory('w2', 'loopback', [{ id: 'w2:0', ip: ip(base, 0) }]);
+      const config = loadWorkerConfig({
+        REDIS_URL: redis.url,
+        CORRAL_REDIS_PREFIX: prefix,
+        CORRAL_HOST_ID: 'w2',
+        CORRAL_WORKER_PORT: String(await freePort(ip(base, 0))),
+        CORRAL_SHUTDOWN_GRACE_MS: '2000',
+      });
+      const second = await startWorker(config, createLogger('worker', 'silent'));
+      const lease = await waitFor('an idle slot', () => own.claimSlot(5000, 'test'));
+      // 60 ms: past the moment the next sandbox starts booting, and over before it is ready.
+      const res = await fetch(`http://${lease.ip}:${lease.port}${WORKER_RUN_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [TOKEN_HEADER]: lease.token },
+        body: JSON.stringify({ code: 'setTimeout(() => {}, 60)' }),
+      });
+      expect(((await res.json()) as ExecutionResult).status).toBe('ok');
+      await second.close();
+      expect((await own.pool()).slots.map((s) => s.state)).toEqual(['dead']);
+    } finally {
+      await own.close();
+    }
+  });
+});

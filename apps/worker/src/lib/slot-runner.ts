@@ -154,6 +154,11 @@ export class SlotRunner {
       await this.makeReady(ready, token);
       return;
     }
+    if (this.closed) {
+      // Closed while the last job's sandbox ended: take the slot out under the job's token.
+      if (token !== '') await registry.setSlotState(config.hostId, this.slot.id, 'dead', token).catch(() => undefined);
+      return;
+    }
     const marked = await this.persist('mark the slot booting', () => registry.setSlotState(config.hostId, this.slot.id, 'booting', token));
     this.log.debug({ marked, token: token !== '' }, 'booting a sandbox');
     for (let attempt = 0; !this.closed; attempt += 1) {
@@ -174,12 +179,14 @@ export class SlotRunner {
 
   /** Keeps `sandbox` as the slot's warm one and puts the slot back into service (under `token`, or none). */
   private async makeReady(sandbox: Sandbox, token: string): Promise<void> {
+    const { registry, config } = this.deps;
     if (this.closed) {
       sandbox.kill();
       await sandbox.exited;
+      // close() cannot take the slot out while the last job's token still holds it: do it here.
+      if (token !== '') await registry.setSlotState(config.hostId, this.slot.id, 'dead', token).catch(() => undefined);
       return;
     }
-    const { registry, config } = this.deps;
     this.adoptWarm(sandbox);
     const outcome = await this.persist('put the slot back into service', () =>
       registry.slotReady(config.hostId, this.slot.id, token, sandbox.pid ?? 0, config.port),
