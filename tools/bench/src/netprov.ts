@@ -1,7 +1,29 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { serviceEntry } from '@corral/devkit';
+import { parseCpuTotals } from './procfs';
 import { median } from './stats';
+
+/** Busy share of all cores below which the machine counts as quiet before a timed command. */
+export const QUIET_SHARE = 0.1;
+
+/**
+ * Waits until the cores are quiet over a 200 ms window (at most `maxMs`): the kernel tears
+ * removed devices down after `ip` has returned, and that work would be charged to whichever
+ * command runs next. Returns how long it waited.
+ */
+export async function settle(maxMs = 5000): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const before = parseCpuTotals(readFileSync('/proc/stat', 'latin1'));
+    await sleep(200);
+    const after = parseCpuTotals(readFileSync('/proc/stat', 'latin1'));
+    const busy = (after.busyTicks - before.busyTicks) / Math.max(1, after.totalTicks - before.totalTicks);
+    if (busy < QUIET_SHARE || Date.now() - started >= maxMs) return Date.now() - started;
+  }
+}
 
 /**
  * netprov's tap backend against the naive way, side by side in the same run: provisioning and
@@ -112,8 +134,10 @@ export async function benchNetprov(options: NetprovBenchOptions = {}): Promise<N
       const ways = round % 2 === 1 ? (['netprov', 'naive'] as const) : (['naive', 'netprov'] as const);
       for (const way of ways) {
         if (way === 'netprov') {
+          await settle();
           const up = await timed(netprov('up', '--count', String(count)));
           expectTaps(count, 'netprov up');
+          await settle();
           const down = await timed(netprov('down'));
           expectTaps(0, 'netprov down');
           samples.netprov.upMs.push(up.ms);
@@ -122,8 +146,10 @@ export async function benchNetprov(options: NetprovBenchOptions = {}): Promise<N
           samples.netprov.downWorkMs.push(workMs(down.out));
           say(`netprov round ${round}/${rounds}: up ${up.ms.toFixed(0)} ms, down ${down.ms.toFixed(0)} ms`);
         } else {
+          await settle();
           const up = Number((await timed(naive('up'))).out.trim());
           expectTaps(count, 'naive up');
+          await settle();
           const down = Number((await timed(naive('down'))).out.trim());
           expectTaps(0, 'naive down');
           samples.naive.upMs.push(up);

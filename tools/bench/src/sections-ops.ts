@@ -66,7 +66,9 @@ export function netprovSection(r: NetprovBenchResult): Section {
       `\`up\` and \`down\` of ${r.count} tap slots inside a network namespace the benchmark creates and deletes (no packet is sent), ` +
         `${r.rounds} round(s), medians. netprov changes everything through one \`ip -batch\` run; the baseline does the same steps the naive ` +
         'way, one `ip` process per step, one after another. "whole command" includes starting Node (netprov is a CLI); "its work" is what ' +
-        'netprov reports for reading the state, planning and applying.',
+        'netprov reports for reading the state, planning and applying. Each timed command, of either way, starts once the cores are ' +
+        'quiet (under 10 % busy over 200 ms, waiting at most 5 s): the kernel finishes tearing removed devices down after `ip` returns, ' +
+        'and that work would otherwise be charged to whichever command comes next.',
     ],
     tables: [
       {
