@@ -32,13 +32,18 @@ function fakeStore(): QueueStore & { requests: SlotRequest[]; assign(): void } {
   };
 }
 
+/** A queue with one request waiting (no periodic check during the test), and its ticket. */
+async function oneWaiter() {
+  const store = fakeStore();
+  const queue = new SlotQueue({ store, routerId: 'r', claimTtlMs: 1000, maxQueue: 10, checkMs: 60_000 });
+  const waiting = queue.acquire('req', Date.now() + 10_000);
+  await new Promise((r) => setTimeout(r, 20));
+  return { store, queue, waiting, ticket: store.requests[0]!.ticket };
+}
+
 describe('SlotQueue', () => {
   it('checks a ticket once at a time: a notice and the periodic check together do not queue it again', async () => {
-    const store = fakeStore();
-    const queue = new SlotQueue({ store, routerId: 'r', claimTtlMs: 1000, maxQueue: 10, checkMs: 60_000 });
-    const waiting = queue.acquire('req', Date.now() + 10_000);
-    await new Promise((r) => setTimeout(r, 20));
-    const ticket = store.requests[0]!.ticket;
+    const { store, queue, waiting, ticket } = await oneWaiter();
     store.assign();
     queue.onAssigned(ticket);
     queue.onAssigned(ticket); // the second check would find the assignment taken
@@ -49,11 +54,7 @@ describe('SlotQueue', () => {
   });
 
   it('checks again after a check in flight when a notice came meanwhile', async () => {
-    const store = fakeStore();
-    const queue = new SlotQueue({ store, routerId: 'r', claimTtlMs: 1000, maxQueue: 10, checkMs: 60_000 });
-    const waiting = queue.acquire('req', Date.now() + 10_000);
-    await new Promise((r) => setTimeout(r, 20));
-    const ticket = store.requests[0]!.ticket;
+    const { store, queue, waiting, ticket } = await oneWaiter();
     queue.onAssigned(ticket); // finds nothing yet…
     store.assign(); // …the slot is assigned while that check is in flight…
     queue.onAssigned(ticket); // …and this notice must not be lost
