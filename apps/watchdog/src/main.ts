@@ -1,3 +1,4 @@
+import './lean-heap';
 import { loadWatchdogConfig } from '@corral/config';
 import { runService } from '@corral/service';
 import { startWatchdog } from './lib/watchdog';
