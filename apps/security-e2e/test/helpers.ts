@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ExecutionResult, ExecutionStatus } from '@corral/contracts';
+import type { ExecutionResult, ExecutionStatus, PoolSnapshot, SlotRecord } from '@corral/contracts';
 import { randomLoopbackBase, startStack, waitFor, type Stack } from '@corral/devkit';
 import { canaryAlive, suiteState, type SuiteState } from './host';
 
@@ -30,21 +30,8 @@ export function program(body: string): string {
   return `${PRELUDE}\n${body}`;
 }
 
-export interface SlotView {
-  id: string;
-  ip: string;
-  state: string;
-  pid: number | null;
-}
-
-export interface PoolView {
-  total: number;
-  idle: number;
-  busy: number;
-  booting: number;
-  dead: number;
-  slots: SlotView[];
-}
+/** What GET /v1/pool answers: the registry's snapshot and this router's queue length. */
+export type PoolView = PoolSnapshot & { queued: number };
 
 export interface Hostile {
   stack: Stack;
@@ -52,7 +39,7 @@ export interface Hostile {
   routerPort: number;
   workerPort: number;
   redis: { port: number; password: string; pid: number | null };
-  slots: SlotView[];
+  slots: SlotRecord[];
   /** The services' pids when the stack was ready: no hostile program may change them. */
   services: Record<'worker' | 'watchdog' | 'router', number>;
   /** The worker's sandbox folders on the host (corral-sandbox-*): they must stay empty. */
@@ -223,8 +210,8 @@ export function canSignal(pid: number): boolean {
 }
 
 /** The first busy slot with a pid (a program the test started and is waiting for). */
-export async function busySlot(h: Hostile): Promise<SlotView & { pid: number }> {
-  return waitFor('a busy slot', async () => (await pool(h.url)).slots.find((s) => s.state === 'busy' && s.pid) as SlotView & { pid: number });
+export async function busySlot(h: Hostile): Promise<SlotRecord & { pid: number }> {
+  return waitFor('a busy slot', async () => (await pool(h.url)).slots.find((s) => s.state === 'busy' && s.pid) as SlotRecord & { pid: number });
 }
 
 /** A process and all its descendants, from the host's /proc. */
