@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareJail, type JailSpec } from './jail';
@@ -91,7 +91,7 @@ async function run(code: string, extra: Partial<RunRequest> = {}, heapMb?: numbe
     expect(r.stdout).toBe('0,ERR_ACCESS_DENIED,ERR_ACCESS_DENIED,ERR_ACCESS_DENIED,ERR_ACCESS_DENIED\n');
   });
 
-  (process.getuid?.() === 0 ? it : it.skip)('boots behind running jobs (nice 10) and runs its job at full priority (needs root)', async () => {
+  (process.getuid?.() === 0 ? it : it.skip)('boots behind running jobs (nice 10), then waits for its job at full priority (needs root)', async () => {
     const spec = jailFor();
     const sandbox = new Sandbox({
       nodePath: resolveSandboxNode(),
@@ -103,8 +103,12 @@ async function run(code: string, extra: Partial<RunRequest> = {}, heapMb?: numbe
       ...(spec ? { jail: spec } : {}),
     });
     await sandbox.ready;
-    const niceOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ')[16]);
-    expect(niceOf(sandbox.pid!)).toBe(10);
+    const stat = (path: string): string[] => readFileSync(`/proc/${path}/stat`, 'latin1').split(') ')[1]!.split(' ');
+    // Its launcher started it at nice 10 (corral-spawn's own spec shows that --nice takes)…
+    const launcher = Number(stat(String(sandbox.groupLeader))[1]);
+    expect(readFileSync(`/proc/${launcher}/cmdline`, 'latin1').split('\0')).toEqual(expect.arrayContaining(['--nice', '10']));
+    // …and once booted, every thread of the runtime is back at 0: the job starts without waiting for that.
+    for (const tid of readdirSync(`/proc/${sandbox.pid!}/task`)) expect(Number(stat(`${sandbox.pid!}/task/${tid}`)[16])).toBe(0);
     const r = await sandbox.run({ code: 'console.log(require("os").getPriority())', args: [], stdin: '', timeoutMs: 5000, maxOutputBytes: 1000 });
     expect(r.stdout.toString()).toBe('0\n');
   });

@@ -1,9 +1,9 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import { execa } from 'execa';
 import { readCgroupCpuMs, type SandboxCgroup } from '@corral/cgroup';
 import { EndMarker } from './end-marker';
 import { bwrapArgs, JAILED_BOOTSTRAP, JAILED_NODE, type JailSpec } from './jail';
@@ -86,6 +86,9 @@ const RUNTIME_FLAGS = ['--freeze-flags-after-init', '--no-experimental-sqlite'];
 
 /** Room in the output cap for the end markers (they are cut before anything is counted). */
 const MARKER_ROOM = 128;
+
+/** A ready sandbox's CPU is read again this long after ready, once the boot's background threads have settled. */
+const READY_RESAMPLE_MS = 100;
 
 /** How often the worker samples a running sandbox's peak memory. */
 const PEAK_SAMPLE_MS = 50;
@@ -242,30 +245,32 @@ export class Sandbox {
   /** CPU of the sandbox when this side killed it (ms): its usage may not reach the report. */
   private sampledCpuMs = 0;
   private readonly niced: boolean;
+  /** The sandbox's CPU when it became ready (ms), as `cpuUsedMs` and `runtimeCpuMs` count it. */
+  private readyCpu = { sandboxMs: 0, runtimeMs: 0 };
+  private killing = false;
 
   constructor(options: SandboxOptions) {
-    const proc = execa(options.helperPath, launcherArgs(options), {
+    // node:child_process rather than execa here: this runs once per execution on the worker's
+    // only thread, and execa's extra work per process (streams, promises, an AbortController on
+    // kill) cost about 3 ms of the worker's CPU per sandbox. corral-spawn takes the sandbox down
+    // when the worker dies (PR_SET_PDEATHSIG), which is what execa's `cleanup` was for.
+    const proc = spawn(options.helperPath, launcherArgs(options), {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
       env: {},
-      extendEnv: false,
       cwd: options.cwd,
-      buffer: false,
-      reject: false,
-      encoding: 'buffer',
-      stripFinalNewline: false,
-      cleanup: true,
     });
     this.cgroup = options.jail?.cgroup?.cg ?? null;
     this.niced = (options.bootNice ?? 0) > 0;
     const jailed = options.jail?.bwrap !== undefined;
+    // Node's own kill: a no-op once the launcher has been reaped (its pid may be reused then).
     this.signalParent = (signal) => proc.kill(signal);
     this.stdin = proc.stdin as Writable;
     this.stdout = proc.stdout as Readable;
     this.stderr = proc.stderr as Readable;
     this.jobChannel = proc.stdio[3] as unknown as Duplex;
     const status = proc.stdio[4] as unknown as Readable;
-    this.stdin.on('error', () => undefined); // EPIPE when the code never reads its stdin
-    this.jobChannel.on('error', () => undefined);
+    // EPIPE when the code never reads its stdin; a failed spawn closes every pipe with an error.
+    for (const stream of [this.stdin, this.stdout, this.stderr, this.jobChannel, status]) stream.on('error', () => undefined);
     this.stderr.on('data', this.onBootStderr);
 
     this.exited = new Promise<SandboxExit>((resolve) => {
@@ -293,12 +298,11 @@ export class Sandbox {
       };
       status.once('end', settle);
       status.once('close', settle);
-      void proc.then((result) => {
-        if (result.failed && !exit && result.cause instanceof Error) {
-          exit = launchFailure(result.cause.message);
-        }
+      proc.once('error', (err) => {
+        exit ??= launchFailure(err.message);
         settle();
       });
+      proc.once('close', settle);
     });
 
     this.ready = new Promise<void>((resolve, reject) => {
@@ -306,6 +310,7 @@ export class Sandbox {
         this.jobChannel.pause();
         if (this.leaderPid === null) return reject(new Error('the sandbox announced itself before its launcher reported its pid'));
         this.runtimePid = jailed ? findRuntimePid(this.leaderPid) : this.leaderPid;
+        this.settleIn();
         resolve();
       });
       void this.exited.then((exit) => {
@@ -315,6 +320,34 @@ export class Sandbox {
       });
     });
     this.ready.catch(() => undefined); // callers that never await it must not see an unhandled rejection
+  }
+
+  /**
+   * Booted: what `run` needs from /proc is read now, off the job's path (each read costs tens of
+   * µs, and a job of a millisecond would wait for a dozen): the runtime back to full priority,
+   * the boot's peak memory and CPU; the CPU once more a little later, when the boot's background
+   * threads (compilers, GC) have settled.
+   */
+  private settleIn(): void {
+    this.unnice();
+    this.samplePeak();
+    const readCpu = (): void => {
+      if (this.used || this.ended) return;
+      // The runtime's own count (every thread's schedstat) matters only without a cgroup.
+      this.readyCpu = { sandboxMs: this.cpuUsedMs(), runtimeMs: this.cgroup ? 0 : this.runtimeCpuMs() };
+    };
+    readCpu();
+    setTimeout(readCpu, READY_RESAMPLE_MS).unref();
+  }
+
+  /** CPU the sandbox had used when it was last sampled while waiting for its job (ms), as `cpuUsedMs` counts it. */
+  get cpuAtReadyMs(): number {
+    return this.readyCpu.sandboxMs;
+  }
+
+  /** CPU the runtime process alone had used then (ms), as `runtimeCpuMs` counts it; read only for a sandbox without a cgroup. */
+  get runtimeCpuAtReadyMs(): number {
+    return this.readyCpu.runtimeMs;
   }
 
   /** The runtime process (not its launcher, not bubblewrap), once ready. */
@@ -378,9 +411,17 @@ export class Sandbox {
    * outright if it has not reported within two seconds.
    */
   kill(): void {
-    if (this.ended) return;
+    if (this.ended || this.killing) return;
     this.samplePeak();
     this.sampledCpuMs = Math.max(this.sampledCpuMs, this.cpuUsedMs());
+    this.terminate();
+  }
+
+  /** The signals of `kill`, without sampling first (the caller just has). */
+  private terminate(): void {
+    if (this.ended || this.killing) return;
+    // Once the process group is known, one round of signals is enough; before, a later call still has work to do.
+    this.killing = this.leaderPid !== null;
     for (const target of [this.runtimePid, this.leaderPid === null ? null : -this.leaderPid]) {
       if (target === null) continue;
       try {
@@ -401,9 +442,8 @@ export class Sandbox {
     if (this.used) throw new Error('a sandbox runs exactly one job');
     this.used = true;
     await this.ready;
-    this.unnice();
-    const cpuBaseMs = this.cpuUsedMs();
-    this.samplePeak(); // the boot's peak: a job too short for the sampler still reports memory
+    // The boot's CPU and peak memory were read at ready (a job too short for the sampler still reports memory).
+    const cpuBaseMs = this.readyCpu.sandboxMs;
     // The end marker's nonce: only the bootstrap learns it (from the job), never the code.
     const nonce = randomBytes(12).toString('hex');
     const out = { chunks: [] as Buffer[], marker: new EndMarker(nonce, false) };
@@ -435,7 +475,7 @@ export class Sandbox {
       killedFor ??= 'timeout';
       this.kill();
     }, request.timeoutMs);
-    this.jobChannel.end(JSON.stringify({ code: request.code, args: request.args, nonce }));
+    this.jobChannel.end(`${JSON.stringify({ code: request.code, args: request.args, nonce })}\n`);
     this.stdin.end(request.stdin);
 
     const how = await Promise.race([this.exited.then(() => 'exited' as const), ended]);
@@ -451,7 +491,8 @@ export class Sandbox {
       const cpuNowMs = this.cpuUsedMs();
       exit = { exitCode: err.marker.code, signal: null, cpuUs: cpuNowMs * 1000, maxRssKb: this.sampledPeakKb, oomKilled: false, cgroupCpuUs: null };
       cpuMs = Math.max(0, cpuNowMs - cpuBaseMs);
-      this.kill();
+      this.sampledCpuMs = cpuNowMs;
+      this.terminate();
     } else {
       exit = await this.exited;
       // The pipes close when the last holder in the (now killed) process group is gone.

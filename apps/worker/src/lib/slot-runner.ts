@@ -37,8 +37,9 @@ function watchdogEntry(sandbox: Sandbox | null, entry: RunningSandbox): RunningS
     ...entry,
     pid: sandbox.pid ?? 0,
     pgid: sandbox.groupLeader ?? 0,
-    // The watchdog samples the cgroup when there is one, else the runtime process alone.
-    cpuBaseMs: cgroup ? sandbox.cpuUsedMs() : sandbox.runtimeCpuMs(),
+    // The watchdog samples the cgroup when there is one, else the runtime process alone; the
+    // boot's share was read while the sandbox waited, not on the job's path.
+    cpuBaseMs: cgroup ? sandbox.cpuAtReadyMs : sandbox.runtimeCpuAtReadyMs,
     ...(cgroup ? { cgroup } : {}),
   };
 }
