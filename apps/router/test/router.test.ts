@@ -20,7 +20,10 @@ const servers: Server[] = [];
 const host = 'r1';
 let received: { headers: IncomingMessage['headers']; body: unknown }[] = [];
 
-type Behaviour = 'answer' | 'reset' | 'stall';
+/** reset: drops the connection without starting the job; start-reset: uses up the token (starts the job), then drops it. */
+type Behaviour = 'answer' | 'reset' | 'start-reset' | 'stall';
+/** The client port of every connection a stand-in accepted. */
+let connections: number[] = [];
 
 function ip(i: number): string {
   const p = base.split('.').map(Number);
@@ -31,14 +34,21 @@ async function standInWorker(i: number, behaviour: Behaviour): Promise<void> {
   const server = createServer((req, res) => {
     let text = '';
     req.on('data', (d: Buffer) => (text += d.toString()));
-    req.on('end', () => {
+    req.on('end', async () => {
       received.push({ headers: req.headers, body: JSON.parse(text) });
       if (behaviour === 'reset') return req.socket.destroy();
+      if (behaviour === 'start-reset') {
+        const token = req.headers[TOKEN_HEADER] as string;
+        const entry = { slotId: `${host}:${i}`, token, pid: 1, pgid: 1, cpuBaseMs: 0, cpuMs: 1000, memoryMb: 64, startedAt: Date.now() };
+        expect(await registry.startJob(host, entry, 60_000)).toBe('started');
+        return req.socket.destroy();
+      }
       if (behaviour === 'stall') return; // never answers
       res.writeHead(200, { 'content-type': 'application/json', 'x-corral-status': 'ok' });
       res.end(JSON.stringify({ id: 'x', status: 'ok', stdout: `slot ${i}\n` }));
     });
   });
+  server.on('connection', (socket) => connections.push(socket.remotePort ?? 0));
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(workerPort, ip(i), resolve));
 }
@@ -76,6 +86,7 @@ beforeEach(async () => {
   base = randomLoopbackBase();
   workerPort = await freePort(base);
   received = [];
+  connections = [];
   registry = await Registry.connect({ url: redis.url, prefix });
   await startWith();
 });
@@ -181,14 +192,40 @@ describe('router (real Redis, stand-in workers)', () => {
     expect(pool.slots.find((s) => s.id === `${host}:0`)?.state).toBe('dead');
   });
 
-  it('never runs a job twice: a worker that fails after taking it gives a clear 502', async () => {
-    await standInWorker(0, 'reset');
+  it('never runs a job twice: a worker that fails after starting the job gives a clear 502', async () => {
+    await standInWorker(0, 'start-reset');
     await standInWorker(1, 'answer');
     await slots(2);
     const res = await post({ code: '1' });
     expect(res.status).toBe(502);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('worker_failed');
     expect(received).toHaveLength(1);
+    expect((await registry.pool()).slots.find((s) => s.id === `${host}:0`)?.state).toBe('dead');
+  });
+
+  it('retries elsewhere when the connection fails before the worker started the job (its token unused)', async () => {
+    await standInWorker(0, 'reset');
+    await standInWorker(1, 'answer');
+    await slots(2);
+    const res = await post({ code: '1' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ stdout: 'slot 1\n' });
+    expect(received).toHaveLength(2);
+    // The claim was given back: the worker can no longer start that job with its token.
+    const token = received[0]!.headers[TOKEN_HEADER] as string;
+    const entry = { slotId: `${host}:0`, token, pid: 1, pgid: 1, cpuBaseMs: 0, cpuMs: 1000, memoryMb: 64, startedAt: Date.now() };
+    expect(await registry.startJob(host, entry, 60_000)).not.toBe('started');
+  });
+
+  it('keeps its connection to a slot open between jobs', async () => {
+    await standInWorker(0, 'answer');
+    await slots(1);
+    for (let n = 0; n < 3; n += 1) {
+      expect((await post({ code: '1' })).status).toBe(200);
+      await registry.slotReady(host, `${host}:0`, received[n]!.headers[TOKEN_HEADER] as string, 1, workerPort);
+    }
+    expect(received).toHaveLength(3);
+    expect(connections).toHaveLength(1);
   });
 
   it('closes gracefully: waiting requests get 503 shutting_down', async () => {

@@ -1,5 +1,10 @@
 /** The internal request a router sends to a worker on a slot's address. */
 export const WORKER_RUN_PATH = '/internal/v1/run';
+/**
+ * How long a worker keeps an unused connection from a router open. Routers keep connections to
+ * the slots between jobs and close them sooner themselves (see the router's proxy).
+ */
+export const WORKER_KEEP_ALIVE_MS = 30_000;
 /** Carries the slot's one-time lease token from router to worker. */
 export const TOKEN_HEADER = 'x-corral-token';
 /** Carries the execution id, so that every log line of one execution can be found. */

@@ -182,13 +182,20 @@ export function createApp(deps: RouterDeps): express.Express {
       }
       metrics.proxyError(outcome.reason);
       if (outcome.kind === 'failed') {
-        // The job may have run: never again. The slot's worker is broken; take the slot out.
-        await registry.markDead(lease).catch(() => undefined);
-        reqLog.error({ slot, reason: outcome.reason }, 'worker failed after the job was handed over');
-        return sendError(res, 'worker_failed', `The worker of slot ${slot} failed (${outcome.reason}) after the job was handed over; it was not retried.`);
+        // The job may have run. The registry knows: a worker starts a job only by using up the
+        // lease's token. Giving the claim back succeeds only while the token is unused, and once
+        // it has been given back, the worker can no longer start the job: then it never ran (a
+        // kept-alive connection the worker closed just as it was reused, say) and may go
+        // elsewhere. Otherwise it may have run: never again, and the slot is taken out.
+        const neverStarted = await registry.releaseClaim(lease).catch(() => false);
+        if (!neverStarted) {
+          await registry.markDead(lease).catch(() => undefined);
+          reqLog.error({ slot, reason: outcome.reason }, 'worker failed after the job was handed over');
+          return sendError(res, 'worker_failed', `The worker of slot ${slot} failed (${outcome.reason}) after the job was handed over; it was not retried.`);
+        }
       }
       reqLog.warn({ slot, reason: outcome.reason, attempt }, 'slot did not take the job; trying another');
-      if (outcome.slotDead) await registry.markDead(lease).catch(() => undefined);
+      if (outcome.kind === 'not_started' && outcome.slotDead) await registry.markDead(lease).catch(() => undefined);
       if (attempt >= config.maxRetries) {
         return sendError(res, 'unavailable', `${attempt + 1} slots in a row could not take the job; try again later.`, { 'retry-after': '1' });
       }

@@ -1,7 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { createProxyServer, type ProxyServer } from 'http-proxy-3';
-import { REQUEST_ID_HEADER, STATUS_HEADER, TOKEN_HEADER, WORKER_RUN_PATH, type Lease } from '@corral/contracts';
+import { REQUEST_ID_HEADER, STATUS_HEADER, TOKEN_HEADER, WORKER_KEEP_ALIVE_MS, WORKER_RUN_PATH, type Lease } from '@corral/contracts';
 
 /** How one hand-over to a worker ended. */
 export type Attempt =
@@ -35,16 +35,31 @@ interface Pending {
   resolve(attempt: Attempt): void;
 }
 
-/** One http-proxy instance for the router; a target per request; the hand-over's outcome as a value. */
+/**
+ * How long a connection to a slot may sit unused before the router closes it: under the
+ * workers' own keep-alive timeout, so that the router, not the worker, normally closes it.
+ */
+const IDLE_CONNECTION_MS = WORKER_KEEP_ALIVE_MS - 10_000;
+
+/**
+ * One http-proxy instance for the router; a target per request; the hand-over's outcome as a value.
+ * Connections to the slots are kept open between jobs: a new TCP connection per job cost about
+ * 1 ms on the job's path. A connection the worker closed just as the router reused it fails like
+ * any other; the router then asks the registry whether the job started (see app.ts), so a reused
+ * connection never makes a job run twice.
+ */
 export class WorkerProxy {
   private readonly proxy: ProxyServer;
   private readonly pending = new WeakMap<IncomingMessage, Pending>();
+  private readonly agent = new Agent({ keepAlive: true, timeout: IDLE_CONNECTION_MS, scheduling: 'lifo' });
 
   constructor() {
-    this.proxy = createProxyServer({ selfHandleResponse: true, xfwd: false });
+    this.proxy = createProxyServer({ selfHandleResponse: true, xfwd: false, agent: this.agent });
     this.proxy.on('proxyReq', (proxyReq) => {
       // The body is re-serialised; nothing of the client's own credentials goes to a worker.
-      for (const header of ['authorization', 'cookie', 'transfer-encoding', 'expect']) proxyReq.removeHeader(header);
+      for (const header of ['authorization', 'cookie', 'transfer-encoding', 'expect', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-authorization']) {
+        proxyReq.removeHeader(header);
+      }
     });
     this.proxy.on('proxyRes', (proxyRes, req, res) => {
       const pending = this.pending.get(req);
@@ -84,6 +99,8 @@ export class WorkerProxy {
           headers: {
             'content-type': 'application/json',
             'content-length': String(body.length),
+            // Hop by hop: the client's own wish (close, say) is not the router's connection's.
+            connection: 'keep-alive',
             [TOKEN_HEADER]: lease.token,
             [REQUEST_ID_HEADER]: requestId,
           },
@@ -98,5 +115,6 @@ export class WorkerProxy {
 
   close(): void {
     this.proxy.close();
+    this.agent.destroy();
   }
 }

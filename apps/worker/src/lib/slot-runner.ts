@@ -7,6 +7,7 @@ import {
   REQUEST_ID_HEADER,
   STATUS_HEADER,
   TOKEN_HEADER,
+  WORKER_KEEP_ALIVE_MS,
   WORKER_RUN_PATH,
   type Job,
   type RunningSandbox,
@@ -92,6 +93,8 @@ export class SlotRunner {
         else sendError(res, 'internal');
       });
     });
+    // Routers keep their connection to the slot between jobs (and close it first).
+    this.server.keepAliveTimeout = WORKER_KEEP_ALIVE_MS;
   }
 
   /** Binds the worker port on the slot's address. @throws on EADDRNOTAVAIL and the like */
