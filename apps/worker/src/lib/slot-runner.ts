@@ -328,8 +328,8 @@ export class SlotRunner {
       });
       const reason = run.exit.signal === 'SIGKILL' && !run.killedFor ? await registry.killReason(this.slot.id).catch(() => null) : null;
       const result = toExecutionResult(id, run, reason);
+      sendJson(res, 200, result, { [STATUS_HEADER]: result.status }); // the answer first, then the log line
       log.info({ status: result.status, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, cpuMs: result.cpuMs }, 'job done');
-      sendJson(res, 200, result, { [STATUS_HEADER]: result.status });
     } finally {
       sandbox?.kill();
       this.active = null;
