@@ -188,7 +188,7 @@ async function main(): Promise<number> {
     progress.say(`the services' last log lines:\n${recentLogs.slice(-20).join('\n')}`);
   };
   const runOnStack = async (): Promise<void> => {
-    const naive = wanted.has('latency') ? await startNaiveServer(nodePath, cleanup) : null;
+    const naive = wanted.has('latency') || wanted.has('overhead') ? await startNaiveServer(nodePath, cleanup) : null;
     progress.say(`starting the stack: ${plan.slots} slots from ${loopbackBase}, a private redis-server, netprov, worker, watchdog, router…`);
     const stackStarted = performance.now();
     const stack: Stack = await startStack({
@@ -217,8 +217,8 @@ async function main(): Promise<number> {
       return section;
     };
     await attempt('latency', guarded(async () => latencySection(await runLatency(ctx, (naive as { url: string }).url))));
+    await attempt('overhead', guarded(async () => overheadSection(await runOverhead(ctx, (naive as { url: string }).url))));
     await naive?.stop();
-    await attempt('overhead', guarded(async () => overheadSection(await runOverhead(ctx))));
     await attempt('throughput', guarded(async () => throughputSection(await runThroughput(ctx), machine.cores)));
     await attempt('mixed', guarded(async () => mixedSection(await runMixed(ctx))));
   };

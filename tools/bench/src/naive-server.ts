@@ -2,7 +2,8 @@
 /**
  * The naive baseline of scenario 1, run as a child process by the harness: an express server
  * that spawns `node -e <code>` of the sandbox runtime for every request and answers its stdout.
- * No pre-booting, no jail, no limits beyond a timeout. Listens on 127.0.0.1, a free port; prints
+ * No pre-booting, no jail, no limits beyond a timeout. `POST /echo` answers at once (scenario 4
+ * measures one bare hop with it). Listens on 127.0.0.1, a free port; prints
  * `{"port":N}` on stdout once it listens.
  */
 import { execFile } from 'node:child_process';
@@ -18,6 +19,10 @@ const app = express();
 app.disable('x-powered-by');
 app.set('etag', false);
 app.use(express.json({ limit: '4mb' }));
+// One HTTP hop and nothing else: the floor under any hop the stack adds (scenario 4).
+app.post('/echo', (_req, res) => {
+  res.json({ ok: true });
+});
 app.post('/run', (req, res) => {
   const code = (req.body as { code?: unknown } | undefined)?.code;
   if (typeof code !== 'string') {

@@ -222,6 +222,23 @@ describe('sections', () => {
       errors: 0,
     });
     expect(s.checks[0]).toMatchObject({ measured: '+0.60 ms', met: true });
+    expect(s.notes).toEqual([]);
+  });
+
+  it('overhead: the bare hop is shown as a floor, and with the claim it bounds what the router can add', () => {
+    const s = overheadSection({
+      requests: 2,
+      warmup: 0,
+      direct: summarize([8, 8]),
+      router: summarize([13, 13]),
+      claimMs: summarize([0.5, 0.5]),
+      pairedDiff: summarize([5, 5]),
+      hop: summarize([1.5, 1.5]),
+      errors: 0,
+    });
+    expect(s.tables[0]!.rows.at(-1)).toEqual(['floor: one bare HTTP hop (express in another process, answering at once)', '2', '1.50 ms', '1.50 ms', '1.50 ms', '1.50 ms']);
+    expect(s.notes[0]).toContain('cannot add less than about 2.00 ms');
+    expect(s.checks[0]).toMatchObject({ met: false });
   });
 
   it('mixed: the p99 ratio is checked against 3×, and hostile outcomes are told', () => {

@@ -96,6 +96,8 @@ export interface OverheadResult {
   router: Summary;
   /** The harness's own Registry.claimSlot round trip before each direct request. */
   claimMs: Summary;
+  /** One bare HTTP hop: the same client to an express server in another process that answers at once. */
+  hop?: Summary;
   /** router[i] − direct[i] over the interleaved pairs. */
   pairedDiff: Summary;
   errors: number;

@@ -217,7 +217,8 @@ export function overheadSection(r: OverheadResult): Section {
         'requests of each), one at a time, direct and router requests alternating. Before each request the harness waits until every slot ' +
         'is idle again, so that no sandbox boots in the background of either. For a direct request the harness first claims a lease with ' +
         '`Registry.claimSlot` (not timed, shown apart) and then POSTs to `http://<lease.ip>:<lease.port>/internal/v1/run` with ' +
-        '`x-corral-token`; both clients use keep-alive connections. Percentiles over all requests.',
+        '`x-corral-token`; both clients use keep-alive connections. After each pair the same client POSTs `{}` to `/echo` of the naive ' +
+        'server of scenario 1 (express in its own process, answering at once): one bare HTTP hop on this machine. Percentiles over all requests.',
     ],
     tables: [
       {
@@ -235,11 +236,23 @@ export function overheadSection(r: OverheadResult): Section {
           ],
           ['paired differences (router − direct)', String(r.pairedDiff.n), formatMsDelta(r.pairedDiff.p50), formatMsDelta(r.pairedDiff.p90), formatMsDelta(r.pairedDiff.p99), formatMsDelta(r.pairedDiff.mean)],
           ['(harness claimSlot, not in "direct")', String(r.claimMs.n), formatMs(r.claimMs.p50), formatMs(r.claimMs.p90), formatMs(r.claimMs.p99), formatMs(r.claimMs.mean)],
+          ...(r.hop
+            ? [['floor: one bare HTTP hop (express in another process, answering at once)', String(r.hop.n), formatMs(r.hop.p50), formatMs(r.hop.p90), formatMs(r.hop.p99), formatMs(r.hop.mean)]]
+            : []),
         ],
       },
     ],
     checks: [{ target: `router adds ≤ ${TARGETS.routerOverheadMs} ms at p50`, measured: formatMsDelta(diff), met: atMost(diff, TARGETS.routerOverheadMs) }],
-    notes: r.errors > 0 ? [`${r.errors} requests did not answer 200 \`ok\` and are not in the figures.`] : [],
+    notes: [
+      ...(r.hop
+        ? [
+            'The router is one more HTTP hop (client → router → worker instead of client → worker) plus a claim in Redis. The floor row is that ' +
+              `hop alone, measured beside the others: with the claim's round trip (the harness's claimSlot), the router cannot add less than about ` +
+              `${formatMs(r.hop.p50 + r.claimMs.p50)} at p50 on this machine, before any work of its own.`,
+          ]
+        : []),
+      ...(r.errors > 0 ? [`${r.errors} requests did not answer 200 \`ok\` and are not in the figures.`] : []),
+    ],
   };
 }
 

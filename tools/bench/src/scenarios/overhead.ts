@@ -29,8 +29,13 @@ async function direct(ctx: StackContext): Promise<{ answer: HttpAnswer; claimMs:
   return { answer, claimMs: ms };
 }
 
-/** Scenario 4: the same execution directly to a worker and through the router, alternating, each on an idle pool. */
-export async function runOverhead(ctx: StackContext): Promise<OverheadResult> {
+/**
+ * Scenario 4: the same execution directly to a worker and through the router, alternating, each
+ * on an idle pool; beside them, one bare HTTP hop (`hopUrl`: the naive server's /echo), the
+ * floor of the hop the router adds.
+ */
+export async function runOverhead(ctx: StackContext, hopUrl: string): Promise<OverheadResult> {
+  const echo = assertLoopbackUrl(`${hopUrl}/echo`).toString();
   const { warmup, requests } = ctx.plan.overhead;
   const warm = ctx.progress.counter('router overhead: warm-up', warmup * 2);
   for (let i = 0; i < warmup; i += 1) {
@@ -39,6 +44,7 @@ export async function runOverhead(ctx: StackContext): Promise<OverheadResult> {
     warm.tick();
     await waitAllIdle(ctx);
     await execute(ctx);
+    await ctx.client.post(echo, '{}');
     warm.tick();
   }
   warm.done();
@@ -46,6 +52,7 @@ export async function runOverhead(ctx: StackContext): Promise<OverheadResult> {
   const directMs: number[] = [];
   const routerMs: number[] = [];
   const claimMs: number[] = [];
+  const hopMs: number[] = [];
   const pairsDirect: number[] = [];
   const pairsRouter: number[] = [];
   let errors = 0;
@@ -68,6 +75,10 @@ export async function runOverhead(ctx: StackContext): Promise<OverheadResult> {
       }
       counter.tick();
     }
+    await waitAllIdle(ctx); // like the others: nothing booting behind it
+    const hop = await ctx.client.post(echo, '{}');
+    if (hop.status === 200) hopMs.push(hop.ms);
+    else errors += 1;
     if (d !== null && r !== null) {
       pairsDirect.push(d);
       pairsRouter.push(r);
@@ -81,6 +92,7 @@ export async function runOverhead(ctx: StackContext): Promise<OverheadResult> {
     router: summarize(routerMs),
     claimMs: summarize(claimMs),
     pairedDiff: summarize(pairedDifferences(pairsRouter, pairsDirect)),
+    ...(hopMs.length > 0 ? { hop: summarize(hopMs) } : {}),
     errors,
   };
   counter.done(`direct p50 ${result.direct.p50.toFixed(2)} ms, router p50 ${result.router.p50.toFixed(2)} ms`);
