@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 
 /** `ip` failed: which command of the batch, and what the kernel said. */
 export class IpError extends Error {
@@ -17,10 +17,42 @@ export interface BatchOptions {
 export const PROGRESS_MARKER = 'link show dev lo';
 const MARKER_OUTPUT = /^\d+: lo:/;
 
-/** Runs `ip -json …` once and parses its output (an empty output is an empty list). */
+interface IpRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Set when ip could not be started at all. */
+  spawnError?: Error;
+}
+
+/**
+ * Runs `ip args…` with `input` on stdin. node:child_process rather than execa: `ip` is all a
+ * tap backend's `up` and `down` run, and loading execa's modules cost ~140 ms of each CLI run.
+ */
+function runIp(args: readonly string[], input: string, onStdout?: (chunk: string) => void): Promise<IpRun> {
+  return new Promise((resolve) => {
+    const child = spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let spawnError: Error | undefined;
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => (onStdout ? onStdout(chunk) : (stdout += chunk)));
+    child.stderr.on('data', (chunk: string) => (stderr += chunk));
+    child.stdin.on('error', () => undefined); // ip may end before it has read everything
+    child.once('error', (err) => (spawnError = err));
+    child.once('close', (code) => resolve({ code, stdout, stderr, ...(spawnError ? { spawnError } : {}) }));
+    child.stdin.end(input);
+  });
+}
+
+/** Runs `ip -json …` once and parses its output (an empty output is an empty list). @throws IpError */
 export async function ipJson<T>(args: readonly string[]): Promise<T[]> {
-  const { stdout } = await execa('ip', ['-json', ...args], { stripFinalNewline: true });
-  return stdout.trim() === '' ? [] : (JSON.parse(stdout) as T[]);
+  const run = await runIp(['-json', ...args], '');
+  if (run.spawnError || run.code !== 0) {
+    throw new IpError(`ip -json ${args.join(' ')} failed: ${run.spawnError?.message ?? (run.stderr.trim() || `exit code ${run.code}`)}`);
+  }
+  return run.stdout.trim() === '' ? [] : (JSON.parse(run.stdout) as T[]);
 }
 
 /**
@@ -30,20 +62,17 @@ export async function ipJson<T>(args: readonly string[]): Promise<T[]> {
  */
 export async function runIpBatch(lines: readonly string[], options: BatchOptions = {}): Promise<void> {
   if (lines.length === 0) return;
-  const proc = execa('ip', ['-batch', '-'], { input: `${lines.join('\n')}\n`, reject: false, buffer: { stdout: false } });
   let passed = 0;
   let rest = '';
-  proc.stdout?.setEncoding('utf8');
-  proc.stdout?.on('data', (chunk: string) => {
+  const run = await runIp(['-batch', '-'], `${lines.join('\n')}\n`, (chunk) => {
     const parts = (rest + chunk).split('\n');
     rest = parts.pop() ?? '';
     for (const line of parts) if (MARKER_OUTPUT.test(line)) options.onMarker?.((passed += 1));
   });
-  const result = await proc;
-  if (result.exitCode === 0 && !result.failed) return;
-  const stderr = String(result.stderr ?? '').trim();
+  if (run.code === 0 && !run.spawnError) return;
+  const stderr = run.stderr.trim();
   const at = /Command failed -:(\d+)/.exec(stderr);
   const line = at ? lines[Number(at[1]) - 1] : undefined;
-  const reason = stderr.split('\n').filter((l) => !l.startsWith('Command failed')).join('; ') || result.shortMessage;
+  const reason = stderr.split('\n').filter((l) => !l.startsWith('Command failed')).join('; ') || run.spawnError?.message || `exit code ${run.code}`;
   throw new IpError(line ? `ip failed at "${line}": ${reason}` : `ip -batch failed: ${reason}`);
 }
