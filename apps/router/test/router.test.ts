@@ -38,9 +38,7 @@ async function standInWorker(i: number, behaviour: Behaviour): Promise<void> {
       received.push({ headers: req.headers, body: JSON.parse(text) });
       if (behaviour === 'reset') return req.socket.destroy();
       if (behaviour === 'start-reset') {
-        const token = req.headers[TOKEN_HEADER] as string;
-        const entry = { slotId: `${host}:${i}`, token, pid: 1, pgid: 1, cpuBaseMs: 0, cpuMs: 1000, memoryMb: 64, startedAt: Date.now() };
-        expect(await registry.startJob(host, entry, 60_000)).toBe('started');
+        expect(await startJob(i, req.headers[TOKEN_HEADER] as string)).toBe('started');
         return req.socket.destroy();
       }
       if (behaviour === 'stall') return; // never answers
@@ -51,6 +49,12 @@ async function standInWorker(i: number, behaviour: Behaviour): Promise<void> {
   server.on('connection', (socket) => connections.push(socket.remotePort ?? 0));
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(workerPort, ip(i), resolve));
+}
+
+/** What a worker does to start a job on slot i: uses up the lease's token. */
+function startJob(i: number, token: string): ReturnType<Registry['startJob']> {
+  const entry = { slotId: `${host}:${i}`, token, pid: 1, pgid: 1, cpuBaseMs: 0, cpuMs: 1000, memoryMb: 64, startedAt: Date.now() };
+  return registry.startJob(host, entry, 60_000);
 }
 
 /** Publishes `count` slots and makes them idle; slot i is served only if a stand-in listens there. */
@@ -212,9 +216,7 @@ describe('router (real Redis, stand-in workers)', () => {
     expect(await res.json()).toMatchObject({ stdout: 'slot 1\n' });
     expect(received).toHaveLength(2);
     // The claim was given back: the worker can no longer start that job with its token.
-    const token = received[0]!.headers[TOKEN_HEADER] as string;
-    const entry = { slotId: `${host}:0`, token, pid: 1, pgid: 1, cpuBaseMs: 0, cpuMs: 1000, memoryMb: 64, startedAt: Date.now() };
-    expect(await registry.startJob(host, entry, 60_000)).not.toBe('started');
+    expect(await startJob(0, received[0]!.headers[TOKEN_HEADER] as string)).not.toBe('started');
   });
 
   it('keeps its connection to a slot open between jobs', async () => {
