@@ -55,6 +55,9 @@ async function runWithOnly(layer: Layer, code: string, memoryLimitMb = 256) {
   });
   await sandbox.ready;
   const result = await sandbox.run({ code, args: [], stdin: '', timeoutMs: 10_000, maxOutputBytes: 1 << 20 });
+  // Gone before the next test, and before afterAll removes the host's cgroup folders (the
+  // launcher removes the sandbox's own once everything in it has ended).
+  await sandbox.exited;
   return { ...result, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
 

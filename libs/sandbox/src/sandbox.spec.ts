@@ -26,8 +26,20 @@ const jail = prepareJail({
   tmpMb: 16,
   nprocMax: 64,
 });
-afterAll(() => jail.release());
+/** Every sandbox a test started: each must be gone (its launcher removes its cgroup) before the host's cgroup folders go. */
+const started: Sandbox[] = [];
+afterAll(async () => {
+  for (const sandbox of started) sandbox.kill();
+  await Promise.all(started.map((sandbox) => sandbox.exited));
+  jail.release();
+});
 let sequence = 0;
+
+function track(options: ConstructorParameters<typeof Sandbox>[0]): Sandbox {
+  const sandbox = new Sandbox(options);
+  started.push(sandbox);
+  return sandbox;
+}
 
 describe.each([
   ['without OS layers', (): JailSpec | undefined => undefined],
@@ -35,7 +47,7 @@ describe.each([
 ])('Sandbox %s', (_mode, jailFor) => {
 function boot(heapMb = 128): Sandbox {
   const spec = jailFor();
-  return new Sandbox({
+  return track({
     nodePath: resolveSandboxNode(),
     helperPath: resolveSpawnHelper(),
     bootstrapPath: BOOTSTRAP_PATH,
@@ -93,7 +105,7 @@ async function run(code: string, extra: Partial<RunRequest> = {}, heapMb?: numbe
 
   (process.getuid?.() === 0 ? it : it.skip)('boots behind running jobs (nice 10), then waits for its job at full priority (needs root)', async () => {
     const spec = jailFor();
-    const sandbox = new Sandbox({
+    const sandbox = track({
       nodePath: resolveSandboxNode(),
       helperPath: resolveSpawnHelper(),
       bootstrapPath: BOOTSTRAP_PATH,
@@ -156,7 +168,7 @@ async function run(code: string, extra: Partial<RunRequest> = {}, heapMb?: numbe
 
   it('rejects ready with the reason when the runtime cannot start', async () => {
     const spec = jailFor();
-    const sandbox = new Sandbox({
+    const sandbox = track({
       nodePath: '/nonexistent/node',
       helperPath: resolveSpawnHelper(),
       bootstrapPath: BOOTSTRAP_PATH,

@@ -341,7 +341,8 @@ export class SlotRunner {
       if (this.closed) {
         const spare = await next;
         spare?.kill();
-        await spare?.exited;
+        // Both gone (their launchers remove their cgroups) before the worker removes the host's.
+        await Promise.all([spare?.exited, sandbox && Promise.race([sandbox.exited, sleep(PREVIOUS_EXIT_WAIT_MS)])]);
         await registry.setSlotState(config.hostId, this.slot.id, 'dead', jobToken).catch(() => undefined);
       } else void this.replenish(jobToken, next, sandbox ?? undefined);
     }
