@@ -45,7 +45,7 @@ describe('parseStat', () => {
 describe('parseCpuTotals', () => {
   it('adds user, nice, system, irq, softirq and steal as busy; idle and iowait to the total only', () => {
     const text = 'cpu  100 5 50 1000 20 3 2 10 0 0\ncpu0 50 2 25 500 10 1 1 5 0 0\nintr 1\n';
-    expect(parseCpuTotals(text)).toEqual({ busyTicks: 170, totalTicks: 1190 });
+    expect(parseCpuTotals(text)).toEqual({ busyTicks: 170, totalTicks: 1190, irqTicks: 5 });
   });
 
   it('refuses text without the cpu line', () => {

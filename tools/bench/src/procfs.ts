@@ -98,13 +98,13 @@ export function readStat(pid: number): ProcStat {
 }
 
 /** Busy and total CPU time of the whole machine from the "cpu" line of /proc/stat, in clock ticks. */
-export function parseCpuTotals(procStat: string): { busyTicks: number; totalTicks: number } {
+export function parseCpuTotals(procStat: string): { busyTicks: number; totalTicks: number; irqTicks: number } {
   const line = procStat.split('\n').find((l) => /^cpu\s/.test(l));
   if (!line) throw new Error('no cpu line in /proc/stat');
   // user nice system idle iowait irq softirq steal (guest time is already inside user)
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
   const busyTicks = user + nice + system + irq + softirq + steal;
-  return { busyTicks, totalTicks: busyTicks + idle + iowait };
+  return { busyTicks, totalTicks: busyTicks + idle + iowait, irqTicks: irq + softirq };
 }
 
 /** Clock ticks per second of the utime/stime fields (USER_HZ); 100 on every usual Linux. */
@@ -120,6 +120,26 @@ export function processCpu(pid: number | 'self'): { ownMs: number; childrenMs: n
 /** Busy CPU of the whole machine so far (all cores), in ms. */
 export function machineBusyMs(): number {
   return (parseCpuTotals(readFileSync('/proc/stat', 'latin1')).busyTicks * 1000) / CLOCK_TICKS;
+}
+
+/** Time all cores spent in hard and soft interrupts so far (charged to no process), in ms. */
+export function machineIrqMs(): number {
+  return (parseCpuTotals(readFileSync('/proc/stat', 'latin1')).irqTicks * 1000) / CLOCK_TICKS;
+}
+
+/** CPU so far of the kernel's own threads (kthreadd and its children: kworkers, ksoftirqd…), in ms; those that ended are not counted. */
+export function kernelThreadsMs(): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = parseStat(readFileSync(`/proc/${entry}/stat`, 'latin1'));
+      if (entry === '2' || stat.ppid === 2) ticks += stat.utimeTicks + stat.stimeTicks;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
 }
 
 /** Live children of `ppid` whose command name is `name`. */

@@ -162,7 +162,14 @@ describe('sections', () => {
       corralRates: [40],
       bareRates: [50],
       corralErrors: {},
-      corralCpu: { executions: 100, perExecutionMs: [['sandboxes', 60], ['router', 5]], machinePerExecutionMs: 80, busyShare: 0.95 },
+      corralCpu: {
+        executions: 100,
+        perExecutionMs: [['sandboxes', 60], ['router', 5]],
+        machinePerExecutionMs: 80,
+        irqPerExecutionMs: 8,
+        kernelThreadsPerExecutionMs: 4,
+        busyShare: 0.95,
+      },
       bareCpu: { executions: 120, perExecutionMs: [['node -e 0', 50]], machinePerExecutionMs: 55, busyShare: 0.6 },
     }, 2);
     const [corral] = s.extraTables ?? [];
@@ -171,8 +178,11 @@ describe('sections', () => {
       ['sandboxes', '60.0 ms', '75 %'],
       ['router', '5.00 ms', '6 %'],
       ['other (kernel, interrupts, processes not listed)', '15.0 ms', '19 %'],
+      ['of that: interrupts and softirq (/proc/stat)', '8.00 ms', '10 %'],
+      ["of that: the kernel's own threads (kworkers, ksoftirqd…)", '4.00 ms', '5 %'],
       ['all 2 cores (/proc/stat), 95 % busy', '80.0 ms', '100 %'],
     ]);
+    expect(s.extraTables?.[1]?.rows.map((row) => row[0])).not.toContain('of that: interrupts and softirq (/proc/stat)');
     expect(renderReport(input({ sections: [s] }))).toContain('| sandboxes | 60.0 ms | 75 % |');
   });
 

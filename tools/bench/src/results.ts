@@ -45,6 +45,10 @@ export interface CpuAccount {
   perExecutionMs: [string, number][];
   /** Every core's busy time (from /proc/stat) per execution, ms. */
   machinePerExecutionMs: number;
+  /** Of that, hard and soft interrupts (/proc/stat irq + softirq), charged to no process. */
+  irqPerExecutionMs?: number;
+  /** Of that, the kernel's own threads (kworkers, ksoftirqd…). */
+  kernelThreadsPerExecutionMs?: number;
   /** Busy share of all cores over the windows (0–1). */
   busyShare: number;
 }

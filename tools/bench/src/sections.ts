@@ -89,6 +89,12 @@ export function cpuTable(label: string, account: CpuAccount, cores: number): Tab
   const known = account.perExecutionMs.reduce((sum, [, ms]) => (Number.isFinite(ms) ? sum + ms : sum), 0);
   const rows = account.perExecutionMs.map(([name, ms]) => [name, formatMs(ms), percent(ratio(ms, account.machinePerExecutionMs))]);
   rows.push(['other (kernel, interrupts, processes not listed)', formatMs(account.machinePerExecutionMs - known), percent(ratio(account.machinePerExecutionMs - known, account.machinePerExecutionMs))]);
+  for (const [name, ms] of [
+    ['of that: interrupts and softirq (/proc/stat)', account.irqPerExecutionMs],
+    ["of that: the kernel's own threads (kworkers, ksoftirqd…)", account.kernelThreadsPerExecutionMs],
+  ] as const) {
+    if (ms !== undefined) rows.push([name, formatMs(ms), percent(ratio(ms, account.machinePerExecutionMs))]);
+  }
   rows.push([`all ${cores} cores (/proc/stat), ${percent(account.busyShare)} busy`, formatMs(account.machinePerExecutionMs), '100 %']);
   return { headers: [`${label} (${account.executions} in the windows)`, 'CPU per execution', 'share'], rows };
 }
@@ -134,7 +140,9 @@ export function throughputSection(r: ThroughputResult, cores: number): Section {
         "window and component; a process's reaped children count once they have been waited for, which matches the executions " +
         "completed in the window; the sandboxes' cgroups count in ns when the worker gives them cgroups). *Other* is what no listed " +
         'process accounts for: kernel threads (namespaces and cgroups torn down in the background, say), interrupts, and CPU of ' +
-        'processes that ended without being waited for by a listed one:',
+        'processes that ended without being waited for by a listed one. Two of its parts are measured on their own: the interrupt and ' +
+        "softirq time of /proc/stat (the loopback network's packets are processed there), and the kernel's own threads (children of " +
+        'kthreadd, those alive at both ends of a window):',
     ],
     extraTables: [cpuTable('corral', r.corralCpu, cores), cpuTable('bare `node -e 0`', r.bareCpu, cores)],
   };

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { machineBusyMs } from '../procfs';
+import { kernelThreadsMs, machineBusyMs, machineIrqMs } from '../procfs';
 import type { CpuAccount } from '../results';
 
 /** Cumulative CPU counters (ms) of the components to account for, by name. */
@@ -9,9 +9,11 @@ export type CpuCounters = [string, () => number][];
 export class CpuAccountant {
   private readonly totals = new Map<string, number>();
   private machineMs = 0;
+  private irqMs = 0;
+  private kernelMs = 0;
   private windowMs = 0;
   private executions = 0;
-  private start: { values: number[]; machine: number; at: number } | null = null;
+  private start: { values: number[]; machine: number; irq: number; kernel: number; at: number } | null = null;
 
   constructor(
     private readonly counters: CpuCounters,
@@ -30,7 +32,7 @@ export class CpuAccountant {
 
   /** The measuring window opens. */
   open(): void {
-    this.start = { values: this.read(), machine: machineBusyMs(), at: performance.now() };
+    this.start = { values: this.read(), machine: machineBusyMs(), irq: machineIrqMs(), kernel: kernelThreadsMs(), at: performance.now() };
   }
 
   /** The window closes with `executions` completed inside it. */
@@ -42,6 +44,8 @@ export class CpuAccountant {
       this.totals.set(name, (this.totals.get(name) ?? 0) + delta);
     });
     this.machineMs += machineBusyMs() - this.start.machine;
+    this.irqMs += machineIrqMs() - this.start.irq;
+    this.kernelMs += kernelThreadsMs() - this.start.kernel;
     this.windowMs += performance.now() - this.start.at;
     this.executions += executions;
     this.start = null;
@@ -53,6 +57,8 @@ export class CpuAccountant {
       executions: this.executions,
       perExecutionMs: this.counters.map(([name]) => [name, (this.totals.get(name) ?? Number.NaN) / n]),
       machinePerExecutionMs: this.machineMs / n,
+      irqPerExecutionMs: this.irqMs / n,
+      kernelThreadsPerExecutionMs: this.kernelMs / n,
       busyShare: this.windowMs > 0 ? this.machineMs / (this.windowMs * this.cores) : Number.NaN,
     };
   }
