@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomPrefix, REPO_ROOT, startRedisServer, startService } from '@corral/devkit';
 import { prepareCgroups, readCgroupCpuMs, type SandboxCgroup } from '@corral/cgroup';
 import { Registry } from '@corral/registry';
-import type { Cleanup } from '../cleanup';
+import { Cleanup } from '../cleanup';
 import { readStat } from '../procfs';
 import type { Progress } from '../progress';
 
@@ -51,7 +52,12 @@ async function measure(pid: number, seconds: number): Promise<{ coreShare: numbe
 
 function startStandIn(args: string[], cleanup: Cleanup): ChildProcess {
   const child = spawn(args[0] as string, args.slice(1), { stdio: 'ignore' });
-  cleanup.add(`stand-in ${child.pid}`, () => child.kill('SIGKILL'));
+  cleanup.add(`stand-in ${child.pid}`, async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited; // gone before its cgroup is removed
+  });
   return child;
 }
 
@@ -61,7 +67,23 @@ function startStandIn(args: string[], cleanup: Cleanup): ChildProcess {
  * tick; then how fast it kills a `while(true)` over its CPU budget.
  */
 export async function runWatchdogScenario(options: { idle: number; busy: number; seconds: number; rounds: number; progress: Progress; cleanup: Cleanup }): Promise<WatchdogResult> {
-  const { progress, cleanup } = options;
+  // What this scenario starts is stopped when it ends, not with the harness: its busy stand-ins
+  // alone would keep a third of a core busy through every later scenario.
+  const cleanup = new Cleanup();
+  const unregister = options.cleanup.add('the watchdog scenario', () => cleanup.runAll());
+  try {
+    return await measureWatchdog(options, cleanup);
+  } finally {
+    unregister();
+    await cleanup.runAll((message) => options.progress.say(message));
+  }
+}
+
+async function measureWatchdog(
+  options: { idle: number; busy: number; seconds: number; rounds: number; progress: Progress },
+  cleanup: Cleanup,
+): Promise<WatchdogResult> {
+  const { progress } = options;
   const redis = await startRedisServer({ password: randomBytes(12).toString('hex') });
   cleanup.add('the watchdog scenario redis-server', () => redis.stop());
   const prefix = randomPrefix('wdbench');
