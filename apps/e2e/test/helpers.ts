@@ -1,4 +1,4 @@
-import type { ExecutionResult, PoolSnapshot } from '@corral/contracts';
+import type { ExecutionResult, PoolAnswer } from '@corral/contracts';
 
 export interface Answer<T = ExecutionResult> {
   status: number;
@@ -18,9 +18,6 @@ export async function execute<T = ExecutionResult>(url: string, body: unknown): 
   return { status: res.status, headers: res.headers, body: (await res.json()) as T, ms: Date.now() - started };
 }
 
-/** What GET /v1/pool answers: the registry's snapshot and this router's queue length. */
-export type PoolView = PoolSnapshot & { queued: number };
-
-export async function pool(url: string): Promise<PoolView> {
-  return (await (await fetch(`${url}/v1/pool`)).json()) as PoolView;
+export async function pool(url: string): Promise<PoolAnswer> {
+  return (await (await fetch(`${url}/v1/pool`)).json()) as PoolAnswer;
 }

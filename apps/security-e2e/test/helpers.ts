@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ExecutionResult, ExecutionStatus, PoolSnapshot, SlotRecord } from '@corral/contracts';
+import type { ExecutionResult, ExecutionStatus, PoolAnswer, SlotRecord } from '@corral/contracts';
 import { randomLoopbackBase, startStack, waitFor, type Stack } from '@corral/devkit';
 import { canaryAlive, suiteState, type SuiteState } from './host';
 
@@ -29,9 +29,6 @@ const PRELUDE = [
 export function program(body: string): string {
   return `${PRELUDE}\n${body}`;
 }
-
-/** What GET /v1/pool answers: the registry's snapshot and this router's queue length. */
-export type PoolView = PoolSnapshot & { queued: number };
 
 export interface Hostile {
   stack: Stack;
@@ -96,8 +93,8 @@ export async function startHostile(options: { slots?: number; env?: Record<strin
   };
 }
 
-export async function pool(url: string): Promise<PoolView> {
-  return (await (await fetch(`${url}/v1/pool`)).json()) as PoolView;
+export async function pool(url: string): Promise<PoolAnswer> {
+  return (await (await fetch(`${url}/v1/pool`)).json()) as PoolAnswer;
 }
 
 export interface Answer {

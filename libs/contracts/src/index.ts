@@ -16,6 +16,7 @@ export {
   type Backend,
   type Lease,
   type PoolCounts,
+  type PoolAnswer,
   type PoolSnapshot,
   type RunningSandbox,
   type SandboxCgroupFiles,

@@ -85,6 +85,9 @@ export interface PoolSnapshot extends PoolCounts {
   problems: string[];
 }
 
+/** What a router answers to GET /v1/pool: the registry's snapshot and that router's queue length. */
+export type PoolAnswer = PoolSnapshot & { queued: number };
+
 /** Slot ids are `<host>:<index>`; the index orders slots within a host. */
 export function slotId(host: string, index: number): string {
   return `${host}:${index}`;

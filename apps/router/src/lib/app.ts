@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ApiKey, RouterConfig } from '@corral/config';
-import { CorralError, openApiDocument, parseExecutionRequest, STATUS_HEADER, type ErrorCode, type Job } from '@corral/contracts';
+import { CorralError, openApiDocument, parseExecutionRequest, STATUS_HEADER, type ErrorCode, type Job, type PoolAnswer } from '@corral/contracts';
 import type { Registry } from '@corral/registry';
 import type { Logger } from '@corral/service';
 import { KeyRing } from './auth';
@@ -100,8 +100,8 @@ export function createApp(deps: RouterDeps): express.Express {
   });
 
   app.get('/v1/pool', authenticate, async (_req, res) => {
-    const pool = await registry.pool();
-    res.json({ ...pool, queued: queue.length });
+    const answer: PoolAnswer = { ...(await registry.pool()), queued: queue.length };
+    res.json(answer);
   });
 
   const rawBody = express.raw({ type: () => true, limit: config.maxBodyBytes });
