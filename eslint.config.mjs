@@ -1,6 +1,8 @@
+import { builtinModules } from 'node:module';
 import nx from '@nx/eslint-plugin';
 
 const noRedis = { name: 'ioredis', message: 'Only libs/registry talks to Redis.' };
+const noNode = '@corral/client runs in browsers too: no Node.js modules (its tsconfig has no Node.js types either).';
 const noExeca = { name: 'execa', message: 'Processes are spawned by libs/sandbox (sandboxes) and netprov (ip) only.' };
 
 export default [
@@ -45,6 +47,20 @@ export default [
   {
     files: ['libs/registry/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: [noExeca] }] },
+  },
+  // The client runs in browsers too: fetch and the web platform only, no Node.js module.
+  {
+    files: ['libs/client/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noRedis, noExeca, ...builtinModules.map((name) => ({ name, message: noNode }))],
+          patterns: [{ group: ['node:*'], message: noNode }],
+        },
+      ],
+    },
   },
   {
     files: ['**/*.spec.ts', '**/*.test.ts'],
