@@ -1,0 +1,100 @@
+import { CorralClient, CorralClientError, type ExecutionRequest } from '@corral/client';
+import { freePort, randomLoopbackBase, startStack, type Stack } from '@corral/devkit';
+
+/**
+ * @corral/client against the real stack: one slot and a short queue deadline (0.5 s), so that a
+ * job of a second makes the router answer 503 `no_capacity` on demand.
+ */
+let stack: Stack;
+let corral: CorralClient;
+
+beforeAll(async () => {
+  stack = await startStack({
+    slots: 1,
+    loopbackBase: randomLoopbackBase(),
+    output: 'ignore',
+    env: { LOG_LEVEL: 'warn', CORRAL_QUEUE_TIMEOUT_MS: '500' },
+  });
+  corral = new CorralClient({ baseUrl: stack.url });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+afterEach(async () => {
+  await corral.waitUntilIdle({ timeoutMs: 10_000 });
+});
+
+/** Starts a job that keeps the only slot busy for `ms`; resolves once the slot is busy (the job's answer wrapped, not awaited). */
+async function occupy(ms: number): Promise<{ job: Promise<unknown> }> {
+  const job = corral.execute({ code: `setTimeout(() => console.log("done"), ${ms})` });
+  for (let i = 0; i < 200 && (await corral.pool()).busy === 0; i += 1) await new Promise((r) => setTimeout(r, 10));
+  return { job };
+}
+
+async function failure(promise: Promise<unknown>): Promise<CorralClientError> {
+  const err = await promise.then(() => new Error('expected a rejection'), (e: unknown) => e);
+  expect(err).toBeInstanceOf(CorralClientError);
+  return err as CorralClientError;
+}
+
+describe('@corral/client against the real services', () => {
+  it('health and ready', async () => {
+    expect(await corral.health()).toEqual({ status: 'ok' });
+    expect(await corral.ready()).toBe(true);
+    expect(await corral.ready({ raw: true })).toMatchObject({ ok: true, status: 200, body: { ready: true, idle: 1, total: 1 } });
+  });
+
+  it('execute resolves with the result of the code, whatever it did', async () => {
+    const ok = await corral.execute({ code: 'console.log(require("fs").readFileSync(0, "utf8") + process.argv[2])', stdin: 'in', args: ['+arg'] });
+    expect(ok).toMatchObject({ status: 'ok', exitCode: 0, stdout: 'in+arg\n', stderr: '', truncated: false });
+    expect(ok.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await corral.execute({ code: 'process.exit(3)' })).toMatchObject({ status: 'error', exitCode: 3 });
+  });
+
+  it('execute throws the router error with its catalogue code, status and details', async () => {
+    const err = await failure(corral.execute({ code: '1', timeout: 5 } as ExecutionRequest));
+    expect(err).toMatchObject({ code: 'invalid_request', httpStatus: 400, retryAfterMs: null });
+    expect((err.details as { problems: string[] }).problems.join()).toContain('unknown field "timeout"');
+    const raw = await corral.execute({ code: 'x'.repeat(5 * 1024 * 1024) }, { raw: true });
+    expect(raw).toMatchObject({ ok: false, status: 413, body: { error: { code: 'payload_too_large' } }, error: { code: 'payload_too_large' } });
+  });
+
+  it('pool has the one slot, consistent', async () => {
+    const pool = await corral.pool();
+    expect(pool).toMatchObject({ total: 1, idle: 1, busy: 0, dead: 0, queued: 0, consistent: true, problems: [] });
+    expect(pool.slots).toHaveLength(1);
+  });
+
+  it('ready is false while the slot is busy; waitUntilIdle resolves once it is idle again', async () => {
+    const { job } = await occupy(800);
+    expect(await corral.ready()).toBe(false);
+    const started = Date.now();
+    const pool = await corral.waitUntilIdle({ slots: 1, timeoutMs: 10_000 });
+    expect(pool.idle).toBe(1);
+    expect(Date.now() - started).toBeGreaterThan(300);
+    await job;
+  });
+
+  it('no_capacity comes with Retry-After; with retries the same request runs once the slot is free', async () => {
+    const { job } = await occupy(1200);
+    const err = await failure(corral.execute({ code: 'console.log(1)' }));
+    expect(err).toMatchObject({ code: 'no_capacity', httpStatus: 503, retryAfterMs: 1000 });
+    const patient = new CorralClient({ baseUrl: stack.url, retries: 3 });
+    expect(await patient.execute({ code: 'console.log("after the wait")' })).toMatchObject({ status: 'ok', stdout: 'after the wait\n' });
+    await job;
+  });
+
+  it('timeoutMs and signal end a call without an answer', async () => {
+    expect(await failure(corral.execute({ code: 'setTimeout(() => {}, 1000)' }, { timeoutMs: 200 }))).toMatchObject({ code: 'request_timeout', httpStatus: null });
+    await corral.waitUntilIdle({ timeoutMs: 10_000 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('the user left')), 200);
+    const err = await failure(corral.execute({ code: 'setTimeout(() => {}, 1000)' }, { signal: controller.signal }));
+    expect(err).toMatchObject({ code: 'request_aborted', cause: new Error('the user left') });
+  });
+
+  it('a router that is not there is a network_error', async () => {
+    const nobody = new CorralClient({ baseUrl: `http://127.0.0.1:${await freePort()}` });
+    expect(await failure(nobody.health())).toMatchObject({ code: 'network_error', httpStatus: null });
+  });
+});
