@@ -1,5 +1,5 @@
 import { randomLoopbackBase, startStack, waitFor, type Stack } from '@corral/devkit';
-import { execute, pool } from './helpers';
+import { corral, execute, pool } from './helpers';
 
 /** The whole stack as separate processes (netprov, worker, watchdog, router), 4 slots. */
 let stack: Stack;
@@ -12,15 +12,7 @@ afterAll(async () => {
 });
 
 async function allIdle(): Promise<void> {
-  await waitFor(
-    'all 4 slots idle',
-    async () => {
-      const p = await pool(stack.url);
-      if (p.idle !== 4) throw new Error(`pool now: ${JSON.stringify(p)}`);
-      return true;
-    },
-    { timeoutMs: 10_000 },
-  );
+  await corral(stack.url).waitUntilIdle({ slots: 4, timeoutMs: 10_000 });
 }
 
 describe('executions end to end (real services, Redis and sandboxes)', () => {
@@ -68,7 +60,7 @@ describe('executions end to end (real services, Redis and sandboxes)', () => {
     const { body } = await execute(stack.url, { code: 'for (;;) process.stdout.write("flood ".repeat(1000))' });
     expect(body).toMatchObject({ status: 'output_limit', truncated: true });
     expect(body.stdout.length).toBe(1024 * 1024);
-    expect((await fetch(`${stack.url}/healthz`)).status).toBe(200);
+    expect((await corral(stack.url).health({ raw: true })).status).toBe(200);
     expect((await execute(stack.url, { code: 'console.log(2)' })).body.stdout).toBe('2\n');
   });
 

@@ -1,6 +1,6 @@
 import { prepareCgroups } from '@corral/cgroup';
 import { freePort, randomLoopbackBase, runToEnd, startService, startStack, waitFor, type ServiceProcess, type Stack } from '@corral/devkit';
-import { execute, pool, type Answer } from './helpers';
+import { corral, execute, pool, type Answer } from './helpers';
 
 /**
  * The production properties of the issue "Production router and watchdog", end to end: several
@@ -19,7 +19,7 @@ async function secondRouter(s: Stack): Promise<string> {
   const port = await freePort();
   extra.push(startService('router', [], { ...s.env, PORT: String(port) }, 'ignore'));
   const url = `http://127.0.0.1:${port}`;
-  await waitFor('the second router', async () => (await fetch(`${url}/healthz`)).ok);
+  await waitFor('the second router', () => corral(url).health());
   return url;
 }
 

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, REPO_ROOT, waitFor } from '@corral/devkit';
+import { corral } from './helpers';
 
 /**
  * README's quick start, as written: `npm start`, then the curl example, whose answer must be the
@@ -61,5 +62,5 @@ it('the quick-start curl example, run against npm start, gives the shown result'
   expect(['0', 'SIGINT']).toContain(await exited);
   await waitFor('the launcher to finish', () => log.includes('corral: stopped'), { timeoutMs: 30_000 });
   expect(log).not.toMatch(/second signal|shutdown failed|exited unexpectedly/);
-  await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  await expect(corral(`http://127.0.0.1:${port}`).health()).rejects.toThrow();
 }, 240_000);

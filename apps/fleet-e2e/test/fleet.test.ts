@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { PoolAnswer } from '@corral/client';
 import { serviceEntry, waitFor } from '@corral/devkit';
 import { Fleet, kernelTestsUnavailable, type Service } from './fleet';
 
@@ -16,10 +17,6 @@ const SLOTS = 3;
 const WORKERS = { a: { ip: 2, cidr: '172.16.1.0/24', id: 'fleet-a' }, b: { ip: 3, cidr: '172.16.2.0/24', id: 'fleet-b' } } as const;
 type WorkerHost = keyof typeof WORKERS;
 
-interface Pool {
-  idle: number;
-  slots: { id: string; host: string; ip: string; state: string }[];
-}
 interface Result {
   id?: string;
   status?: string;
@@ -46,12 +43,14 @@ function servedBy(): Map<string, WorkerHost> {
   return result;
 }
 
-async function pool(): Promise<Pool> {
-  return (await fleet.http('GET', '/v1/pool')).body as Pool;
+function pool(): Promise<PoolAnswer> {
+  return fleet.client.pool();
 }
 
+/** The raw answer, whatever its status: a stopped host may cause clear errors, which are counted. */
 async function run(code: string): Promise<{ status: number; body: Result }> {
-  return (await fleet.http('POST', '/v1/executions', { code })) as { status: number; body: Result };
+  const { status, body } = await fleet.client.execute({ code }, { raw: true });
+  return { status, body: body as Result };
 }
 
 maybe('a fleet: router and Redis on one host, two worker hosts with tap slots', () => {

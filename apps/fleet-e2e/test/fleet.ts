@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareCgroups } from '@corral/cgroup';
+import { CorralClient, type FetchLike } from '@corral/client';
 import { serviceEntry, type ServiceName } from '@corral/devkit';
 
 /**
@@ -42,6 +43,29 @@ function sh(args: readonly string[]): string {
   return r.stdout;
 }
 
+/** A fetch for @corral/client that sends every request over a Unix socket; the URL's host is not used. */
+function socketFetch(socketPath: string): FetchLike {
+  return (url, init) =>
+    new Promise((resolve, reject) => {
+      const { pathname, search } = new URL(url);
+      const req = request({ socketPath, method: init.method, path: `${pathname}${search}`, headers: init.headers, signal: init.signal }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('error', reject);
+        res.on('end', () => {
+          const header = (name: string): string | null => {
+            const value = res.headers[name.toLowerCase()];
+            return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+          };
+          resolve({ status: res.statusCode ?? 0, headers: { get: header }, text: async () => text });
+        });
+      });
+      req.on('error', reject);
+      req.end(init.body);
+    });
+}
+
 export class Fleet {
   readonly tag = randomBytes(2).toString('hex');
   readonly lan = `cfl-${this.tag}-lan`;
@@ -49,6 +73,8 @@ export class Fleet {
   readonly services: Service[] = [];
   readonly dir = mkdtempSync(join(tmpdir(), 'corral-fleet-'));
   readonly socket = join(this.dir, 'router.sock');
+  /** The router, through the forwarder (see `forward`). */
+  readonly client = new CorralClient({ baseUrl: 'http://127.0.0.1', fetch: socketFetch(this.socket) });
 
   constructor() {
     sh(['ip', 'netns', 'add', this.lan]);
@@ -153,26 +179,6 @@ export class Fleet {
       "net.createServer(c=>{const u=net.connect(+port,'127.0.0.1');c.pipe(u).pipe(c);u.on('error',()=>c.destroy());c.on('error',()=>u.destroy())})" +
       ".listen(sock,()=>console.log('ready'))";
     return this.start('forwarder', host, [process.execPath, '-e', code, this.socket, String(port)]);
-  }
-
-  /** An HTTP request to the router, through the forwarder. */
-  http(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-    return new Promise((resolve, reject) => {
-      const req = request({ socketPath: this.socket, method, path, headers: { 'content-type': 'application/json' } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => {
-          try {
-            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown });
-          } catch {
-            resolve({ status: res.statusCode ?? 0, body: text });
-          }
-        });
-      });
-      req.on('error', reject);
-      req.end(body === undefined ? undefined : JSON.stringify(body));
-    });
   }
 
   /** Stops every process (SIGTERM, then SIGKILL of its group) and deletes every namespace and host cgroup folder. */

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readlinkSync, readdirSync, statSync } from 'node:fs';
+import type { ExecutionResult } from '@corral/client';
 import { serviceEntry, waitFor } from '@corral/devkit';
 import { Fleet, kernelTestsUnavailable } from './fleet';
 
@@ -17,11 +18,6 @@ if (skip) console.warn(`netns end-to-end tests skipped: ${skip}`);
 let fleet: Fleet;
 let env: Record<string, string>;
 const CIDR = '10.98.7.0/29';
-
-interface Pool {
-  idle: number;
-  slots: { id: string; ip: string; state: string; pid: number | null }[];
-}
 
 maybe('netns slots: each sandbox in its slot’s namespace, reaching nothing', () => {
   beforeAll(async () => {
@@ -47,7 +43,7 @@ maybe('netns slots: each sandbox in its slot’s namespace, reaching nothing', (
     fleet.service('router', 'n', { ...env, PORT: '8080' });
     fleet.forward('n', 8080);
     void n;
-    await waitFor('2 idle slots', async () => ((await fleet.http('GET', '/v1/pool')).body as Pool).idle === 2, { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor('2 idle slots', async () => (await fleet.client.pool()).idle === 2, { timeoutMs: 60_000, intervalMs: 200 });
   }, 90_000);
 
   afterAll(async () => {
@@ -61,7 +57,7 @@ maybe('netns slots: each sandbox in its slot’s namespace, reaching nothing', (
   });
 
   it('starts each slot’s sandbox inside the slot’s own network namespace', async () => {
-    const pool = (await fleet.http('GET', '/v1/pool')).body as Pool;
+    const pool = await fleet.client.pool();
     for (const [i, slot] of pool.slots.entries()) {
       const inode = statSync(`/run/netns/n${fleet.tag}-n${i}`).ino;
       expect(readlinkSync(`/proc/${slot.pid}/ns/net`)).toBe(`net:[${inode}]`);
@@ -88,10 +84,11 @@ maybe('netns slots: each sandbox in its slot’s namespace, reaching nothing', (
         s.on('error', (e) => done('failed ' + e.code));
         s.on('timeout', () => done('failed timeout'));
       }`;
-    const answer = (await fleet.http('POST', '/v1/executions', { code, timeoutMs: 5000 })) as { status: number; body: { status: string; stdout: string } };
+    const answer = await fleet.client.execute({ code, timeoutMs: 5000 }, { raw: true });
     expect(answer.status).toBe(200);
-    expect(answer.body.status).toBe('ok');
-    const lines = answer.body.stdout.trim().split('\n').sort();
+    const body = answer.body as ExecutionResult;
+    expect(body.status).toBe('ok');
+    const lines = body.stdout.trim().split('\n').sort();
     expect(lines).toHaveLength(targets.length);
     for (const line of lines) expect(line).toMatch(/: failed /);
   });

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CorralClient, type ErrorBody, type ExecutionResult, type RawAnswer } from '@corral/client';
 import { loadRouterConfig } from '@corral/config';
 import { REQUEST_FIELDS } from '@corral/contracts';
 import { freePort, randomLoopbackBase, randomPrefix, REPO_ROOT, startRedisServer, type RedisServer } from '@corral/devkit';
@@ -44,12 +45,13 @@ async function slot(i: number, delayMs = 0): Promise<void> {
   await registry.slotReady(host, `${host}:${i}`, '', 1, workerPort);
 }
 
-function post(key?: string): Promise<Response> {
-  return fetch(`${router.url}/v1/executions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    body: JSON.stringify({ code: '1' }),
-  });
+function client(key?: string, url = router.url): CorralClient {
+  return new CorralClient({ baseUrl: url, ...(key ? { apiKey: key } : {}) });
+}
+
+/** An execution through @corral/client, its HTTP answer whatever the status. */
+function post(key?: string, url = router.url): Promise<RawAnswer<ExecutionResult>> {
+  return client(key, url).execute({ code: '1' }, { raw: true });
 }
 
 async function start(env: Record<string, string>): Promise<void> {
@@ -92,11 +94,11 @@ describe('API keys', () => {
     const missing = await post();
     expect(missing.status).toBe(401);
     expect(missing.headers.get('www-authenticate')).toBe('Bearer');
-    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    expect((missing.body as ErrorBody).error.code).toBe('unauthorized');
     expect((await post('wrong-key-wrong-key-wrong')).status).toBe(401);
-    expect((await fetch(`${router.url}/v1/pool`)).status).toBe(401);
+    expect((await client().pool({ raw: true })).status).toBe(401);
     expect((await post(KEY_A)).status).toBe(200);
-    expect((await fetch(`${router.url}/healthz`)).status).toBe(200);
+    expect((await client().health({ raw: true })).status).toBe(200);
   });
 
   it('over its rate → 429 rate_limited with Retry-After; other keys unaffected', async () => {
@@ -108,7 +110,7 @@ describe('API keys', () => {
     expect((await post(KEY_A)).status).toBe(200);
     const over = await post(KEY_A);
     expect(over.status).toBe(429);
-    expect(((await over.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+    expect((over.body as ErrorBody).error.code).toBe('rate_limited');
     expect(Number(over.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect((await post(KEY_B)).status).toBe(200);
   });
@@ -124,13 +126,9 @@ describe('API keys', () => {
       await slot(1, 300);
       const running = post(KEY_A);
       await new Promise((r) => setTimeout(r, 100));
-      const other = await fetch(`${second.url}/v1/executions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${KEY_A}` },
-        body: JSON.stringify({ code: '1' }),
-      });
+      const other = await post(KEY_A, second.url);
       expect(other.status).toBe(429);
-      expect(((await other.json()) as { error: { code: string } }).error.code).toBe('concurrency_limited');
+      expect((other.body as ErrorBody).error.code).toBe('concurrency_limited');
       expect((await running).status).toBe(200);
       await new Promise((r) => setTimeout(r, 50));
       expect((await post(KEY_A)).status).toBe(200);

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { CorralClient, type ErrorBody, type ExecutionRequest, type ExecutionResult, type PoolAnswer, type RawAnswer } from '@corral/client';
 import { loadRouterConfig } from '@corral/config';
 import { TOKEN_HEADER } from '@corral/contracts';
 import { freePort, randomLoopbackBase, randomPrefix, startRedisServer, type RedisServer } from '@corral/devkit';
@@ -63,12 +64,18 @@ async function slots(count: number): Promise<void> {
   for (let i = 0; i < count; i += 1) await registry.slotReady(host, `${host}:${i}`, '', 1, workerPort);
 }
 
-function post(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${router.url}/v1/executions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
+function client(options: { apiKey?: string; headers?: Record<string, string> } = {}): CorralClient {
+  return new CorralClient({ baseUrl: router.url, ...options });
+}
+
+/** An execution through @corral/client, its HTTP answer whatever the status. */
+function post(body: ExecutionRequest, options: { apiKey?: string; headers?: Record<string, string> } = {}): Promise<RawAnswer<ExecutionResult>> {
+  return client(options).execute(body, { raw: true });
+}
+
+/** A body sent as it is: malformed on purpose, which the client never sends. */
+function postRaw(body: string): Promise<Response> {
+  return fetch(`${router.url}/v1/executions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 }
 
 async function startWith(env: Record<string, string> = {}): Promise<void> {
@@ -102,14 +109,14 @@ afterEach(async () => {
 
 describe('router (real Redis, stand-in workers)', () => {
   it('answers health, and readiness only with an idle slot', async () => {
-    expect(await (await fetch(`${router.url}/healthz`)).json()).toEqual({ status: 'ok' });
-    const notReady = await fetch(`${router.url}/readyz`);
+    expect(await client().health()).toEqual({ status: 'ok' });
+    const notReady = await client().ready({ raw: true });
     expect(notReady.status).toBe(503);
-    expect(((await notReady.json()) as { error: { code: string } }).error.code).toBe('unavailable');
+    expect((notReady.body as ErrorBody).error.code).toBe('unavailable');
     await standInWorker(0, 'answer');
     await slots(1);
-    expect((await fetch(`${router.url}/readyz`)).status).toBe(200);
-    const pool = (await (await fetch(`${router.url}/v1/pool`)).json()) as { idle: number; total: number; slots: unknown[] };
+    expect((await client().ready({ raw: true })).status).toBe(200);
+    const pool: PoolAnswer = await client().pool();
     expect(pool).toMatchObject({ idle: 1, total: 1, queued: 0 });
     expect(pool.slots).toHaveLength(1);
   });
@@ -117,10 +124,10 @@ describe('router (real Redis, stand-in workers)', () => {
   it('hands the worker the validated job with defaults, its token, and none of the client credentials', async () => {
     await standInWorker(0, 'answer');
     await slots(1);
-    const res = await post({ code: 'console.log(1)' }, { authorization: 'Bearer secret', cookie: 'a=b' });
+    const res = await post({ code: 'console.log(1)' }, { apiKey: 'secret', headers: { cookie: 'a=b' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    expect(await res.json()).toMatchObject({ status: 'ok', stdout: 'slot 0\n' });
+    expect(res.body).toMatchObject({ status: 'ok', stdout: 'slot 0\n' });
     expect(received).toHaveLength(1);
     expect(received[0]!.body).toEqual({ code: 'console.log(1)', stdin: '', args: [], timeoutMs: 5000, cpuMs: 5000, memoryMb: 128 });
     expect(received[0]!.headers[TOKEN_HEADER]).toEqual(expect.any(String));
@@ -135,18 +142,18 @@ describe('router (real Redis, stand-in workers)', () => {
     [JSON.stringify({ stdin: 'x' }), 400, 'invalid_request'],
     ['', 400, 'invalid_json'],
   ])('rejects body %j with %i %s and keeps serving', async (body, status, code) => {
-    const res = await post(body);
+    const res = await postRaw(body);
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toMatch(/application\/json/);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
-    expect((await fetch(`${router.url}/healthz`)).status).toBe(200);
+    expect((await client().health({ raw: true })).status).toBe(200);
   });
 
   it('answers 413 for a body over the limit, and for code over its own limit', async () => {
     await startWith({ CORRAL_MAX_BODY_BYTES: '2048', CORRAL_MAX_CODE_BYTES: '100' });
     const big = await post({ code: 'x'.repeat(5000) });
     expect(big.status).toBe(413);
-    expect(((await big.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+    expect((big.body as ErrorBody).error.code).toBe('payload_too_large');
     expect((await post({ code: 'y'.repeat(200) })).status).toBe(413);
   });
 
@@ -162,7 +169,7 @@ describe('router (real Redis, stand-in workers)', () => {
     const res = await post({ code: '1' });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('no_capacity');
+    expect((res.body as ErrorBody).error.code).toBe('no_capacity');
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
 
@@ -172,7 +179,7 @@ describe('router (real Redis, stand-in workers)', () => {
     await new Promise((r) => setTimeout(r, 100));
     const second = await post({ code: '1' });
     expect(second.status).toBe(429);
-    expect(((await second.json()) as { error: { code: string } }).error.code).toBe('queue_full');
+    expect((second.body as ErrorBody).error.code).toBe('queue_full');
     expect((await first).status).toBe(503);
   });
 
@@ -191,7 +198,7 @@ describe('router (real Redis, stand-in workers)', () => {
     await slots(2);
     const res = await post({ code: '1' });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ stdout: 'slot 1\n' });
+    expect(res.body).toMatchObject({ stdout: 'slot 1\n' });
     const pool = await registry.pool();
     expect(pool.slots.find((s) => s.id === `${host}:0`)?.state).toBe('dead');
   });
@@ -202,7 +209,7 @@ describe('router (real Redis, stand-in workers)', () => {
     await slots(2);
     const res = await post({ code: '1' });
     expect(res.status).toBe(502);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('worker_failed');
+    expect((res.body as ErrorBody).error.code).toBe('worker_failed');
     expect(received).toHaveLength(1);
     expect((await registry.pool()).slots.find((s) => s.id === `${host}:0`)?.state).toBe('dead');
   });
@@ -213,7 +220,7 @@ describe('router (real Redis, stand-in workers)', () => {
     await slots(2);
     const res = await post({ code: '1' });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ stdout: 'slot 1\n' });
+    expect(res.body).toMatchObject({ stdout: 'slot 1\n' });
     expect(received).toHaveLength(2);
     // The claim was given back: the worker can no longer start that job with its token.
     expect(await startJob(0, received[0]!.headers[TOKEN_HEADER] as string)).not.toBe('started');
@@ -237,7 +244,7 @@ describe('router (real Redis, stand-in workers)', () => {
     await router.close();
     const res = await waiting;
     expect(res.status).toBe(503);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('shutting_down');
+    expect((res.body as ErrorBody).error.code).toBe('shutting_down');
     await startWith();
   });
 });

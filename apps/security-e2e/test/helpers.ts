@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ExecutionResult, ExecutionStatus, PoolAnswer, SlotRecord } from '@corral/contracts';
+import { CorralClient, type ExecutionRequest, type ExecutionResult, type ExecutionStatus, type PoolAnswer, type SlotRecord } from '@corral/client';
 import { randomLoopbackBase, startStack, waitFor, type Stack } from '@corral/devkit';
 import { canaryAlive, suiteState, type SuiteState } from './host';
 
@@ -33,6 +33,8 @@ export function program(body: string): string {
 export interface Hostile {
   stack: Stack;
   url: string;
+  /** The suite's client of the router. */
+  client: CorralClient;
   routerPort: number;
   workerPort: number;
   redis: { port: number; password: string; pid: number | null };
@@ -79,13 +81,15 @@ export async function startHostile(options: { slots?: number; env?: Record<strin
   });
   const redisUrl = new URL(stack.redisUrl);
   const pid = (name: string): number => stack.services.get(name)?.child.pid ?? -1;
+  const client = corral(stack.url);
   return {
     stack,
     url: stack.url,
+    client,
     routerPort: Number(new URL(stack.url).port),
     workerPort: Number(stack.env['CORRAL_WORKER_PORT']),
     redis: { port: Number(redisUrl.port), password: decodeURIComponent(redisUrl.password), pid: redisPid(Number(redisUrl.port)) },
-    slots: (await pool(stack.url)).slots,
+    slots: (await client.pool()).slots,
     services: { worker: pid('worker'), watchdog: pid('watchdog'), router: pid('router') },
     sandboxDirs: sandboxDirsNow().filter((dir) => !dirsBefore.has(dir)),
     state,
@@ -93,8 +97,17 @@ export async function startHostile(options: { slots?: number; env?: Record<strin
   };
 }
 
-export async function pool(url: string): Promise<PoolAnswer> {
-  return (await (await fetch(`${url}/v1/pool`)).json()) as PoolAnswer;
+const clients = new Map<string, CorralClient>();
+
+/** The suite's client of the router at `url`: one per router, as an application would hold it. */
+export function corral(url: string): CorralClient {
+  let client = clients.get(url);
+  if (!client) clients.set(url, (client = new CorralClient({ baseUrl: url })));
+  return client;
+}
+
+export function pool(url: string): Promise<PoolAnswer> {
+  return corral(url).pool();
 }
 
 export interface Answer {
@@ -109,18 +122,15 @@ function secretsOf(h: Hostile): Record<string, string> {
 }
 
 /**
- * POSTs an execution and returns its answer; records the output for the host checks and fails
- * at once when the output holds a secret.
+ * POSTs an execution and returns its answer (the client's raw answer, whatever the status: some
+ * tests expect a 413); records the output for the host checks and fails at once when the output
+ * holds a secret.
  */
 export async function run(h: Hostile, request: Record<string, unknown> | string): Promise<Answer> {
   const started = Date.now();
-  const res = await fetch(`${h.url}/v1/executions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof request === 'string' ? JSON.stringify({ code: request }) : JSON.stringify(request),
-    signal: AbortSignal.timeout(45_000),
-  });
-  const answer: Answer = { status: res.status, body: (await res.json()) as Answer['body'], ms: Date.now() - started };
+  const body = (typeof request === 'string' ? { code: request } : request) as unknown as ExecutionRequest;
+  const res = await h.client.execute(body, { raw: true, timeoutMs: 45_000 });
+  const answer: Answer = { status: res.status, body: res.body as Answer['body'], ms: Date.now() - started };
   const output = `${answer.body.stdout ?? ''}\n${answer.body.stderr ?? ''}`;
   appendFileSync(h.state.outputLog, `${JSON.stringify({ test: expect.getState().currentTestName, output })}\n`);
   // CORRAL_SECURITY_E2E_DEBUG=1 shows what every hostile program reported (first 2 KiB).
@@ -163,15 +173,14 @@ export async function expectServing(h: Hostile): Promise<void> {
   );
   expect(alive).toEqual({ worker: true, watchdog: true, router: true });
   if (h.redis.pid !== null) expect(canSignal(h.redis.pid)).toBe(true);
-  expect((await fetch(`${h.url}/healthz`, { signal: AbortSignal.timeout(3000) })).status).toBe(200);
+  expect((await h.client.health({ raw: true, timeoutMs: 3000 })).status).toBe(200);
   const hello = await run(h, { code: 'console.log("hello")' });
   expect(hello.body).toMatchObject({ status: 'ok', stdout: 'hello\n' });
   expect(hello.ms).toBeLessThan(3000);
 }
 
 export async function allIdle(h: Hostile, timeoutMs = 15_000): Promise<void> {
-  const total = h.slots.length;
-  await waitFor(`all ${total} slots idle`, async () => (await pool(h.url)).idle === total, { timeoutMs, intervalMs: 50 });
+  await h.client.waitUntilIdle({ slots: h.slots.length, timeoutMs, intervalMs: 50 });
 }
 
 /**
