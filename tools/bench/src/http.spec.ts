@@ -1,3 +1,4 @@
+import { CorralClient } from '@corral/client';
 import { closedLoop, HttpClient } from './http';
 
 describe('closedLoop', () => {
@@ -25,6 +26,12 @@ describe('HttpClient', () => {
   it('refuses to send anything beyond 127.0.0.0/8, before any connection is made', () => {
     const client = new HttpClient();
     expect(() => client.post('http://10.0.0.1:8080/v1/executions', '{}')).toThrow(/127\.0\.0\.0\/8/);
+    client.close();
+  });
+
+  it('refuses the same as a fetch', async () => {
+    const client = new HttpClient();
+    await expect(client.fetch('http://10.0.0.1:8080/healthz', { method: 'GET', headers: {}, signal: new AbortController().signal })).rejects.toThrow(/127\.0\.0\.0\/8/);
     client.close();
   });
 });
@@ -76,6 +83,44 @@ describe('HttpClient against a loopback server', () => {
       expect(requests).toBe(1);
     } finally {
       client.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('HttpClient.fetch under @corral/client', () => {
+  it('carries method, headers and body, and gives back status, headers and text over the same connection', async () => {
+    const { createServer } = await import('node:http');
+    const seen: { method?: string; url?: string; type?: string; auth?: string; body: string; socket: unknown }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, type: req.headers['content-type'], auth: req.headers.authorization, body, socket: req.socket });
+        if (req.url === '/v1/pool') {
+          res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+          return void res.end(JSON.stringify({ error: { code: 'unavailable', message: 'Redis' } }));
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'x', status: 'ok', stdout: 'hello\n' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const http = new HttpClient();
+    const corral = new CorralClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'k'.repeat(16), fetch: http.fetch });
+    try {
+      expect(await corral.execute({ code: 'console.log("hello")' })).toMatchObject({ status: 'ok', stdout: 'hello\n' });
+      await expect(corral.pool()).rejects.toMatchObject({ code: 'unavailable', httpStatus: 503, retryAfterMs: 1000 });
+      expect(seen.map((r) => ({ method: r.method, url: r.url, type: r.type, auth: r.auth, body: r.body }))).toEqual([
+        { method: 'POST', url: '/v1/executions', type: 'application/json', auth: `Bearer ${'k'.repeat(16)}`, body: '{"code":"console.log(\\"hello\\")"}' },
+        { method: 'GET', url: '/v1/pool', type: undefined, auth: `Bearer ${'k'.repeat(16)}`, body: '' },
+      ]);
+      expect(seen[0]!.socket).toBe(seen[1]!.socket); // kept alive
+    } finally {
+      http.close();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }

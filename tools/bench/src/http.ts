@@ -1,5 +1,6 @@
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { FetchLike } from '@corral/client';
 import { assertLoopbackUrl } from './loopback';
 
 export interface HttpAnswer {
@@ -12,32 +13,62 @@ export interface HttpAnswer {
   endedAt: number;
 }
 
-/** A small load generator: HTTP/1.1 with keep-alive connections, loopback targets only. */
+interface Outgoing {
+  method: string;
+  data: Buffer | null;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * A small load generator: HTTP/1.1 with keep-alive connections, loopback targets only. The
+ * baselines POST through it directly; @corral/client goes through `fetch`, over the same
+ * connections, so that both sides of a comparison pay for the same transport.
+ */
 export class HttpClient {
   private readonly agent = new Agent({ keepAlive: true, keepAliveMsecs: 1000, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' });
 
   post(url: string, body: string | Buffer, headers: Record<string, string> = {}, timeoutMs = 60_000): Promise<HttpAnswer> {
-    const target = assertLoopbackUrl(url);
     const data = typeof body === 'string' ? Buffer.from(body) : body;
-    // A kept-alive connection the server closed as idle just as it was reused fails before the
-    // server read anything: that request, and only that one, is sent again on a new connection.
-    return this.send(target, data, headers, timeoutMs).catch((err: Error & { reusedSocket?: boolean; code?: string }) => {
-      if (err.reusedSocket && (err.code === 'ECONNRESET' || err.message === 'socket hang up')) return this.send(target, data, headers, timeoutMs);
+    return this.sendOnce(assertLoopbackUrl(url), { method: 'POST', data, headers: { 'content-type': 'application/json', ...headers }, timeoutMs });
+  }
+
+  /** A fetch for @corral/client over these connections. */
+  readonly fetch: FetchLike = async (url, init) => {
+    const data = init.body === undefined ? null : Buffer.from(init.body);
+    const answer = await this.sendOnce(assertLoopbackUrl(url), { method: init.method, data, headers: init.headers, timeoutMs: 60_000, signal: init.signal });
+    const get = (name: string): string | null => {
+      const value = answer.headers[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    };
+    return { status: answer.status, headers: { get }, text: async () => answer.body.toString('utf8') };
+  };
+
+  /**
+   * A kept-alive connection the server closed as idle just as it was reused fails before the
+   * server read anything: that request, and only that one, is sent again on a new connection.
+   */
+  private sendOnce(target: URL, out: Outgoing): Promise<HttpAnswer> {
+    return this.send(target, out).catch((err: Error & { reusedSocket?: boolean; code?: string }) => {
+      if (err.reusedSocket && (err.code === 'ECONNRESET' || err.message === 'socket hang up')) return this.send(target, out);
       throw err;
     });
   }
 
-  private send(target: URL, data: Buffer, headers: Record<string, string>, timeoutMs: number): Promise<HttpAnswer> {
+  private send(target: URL, out: Outgoing): Promise<HttpAnswer> {
+    const { data, timeoutMs } = out;
     return new Promise((resolve, reject) => {
       let responded = false;
       const started = performance.now();
       const req = request(
         target,
         {
-          method: 'POST',
+          method: out.method,
           agent: this.agent,
-          headers: { 'content-type': 'application/json', 'content-length': String(data.length), ...headers },
+          headers: { ...out.headers, ...(data ? { 'content-length': String(data.length) } : {}) },
           timeout: timeoutMs,
+          ...(out.signal ? { signal: out.signal } : {}),
         },
         (res) => {
           responded = true;
@@ -55,7 +86,7 @@ export class HttpClient {
         if (!responded) err.reusedSocket = req.reusedSocket;
         reject(err);
       });
-      req.end(data);
+      req.end(data ?? undefined);
     });
   }
 
