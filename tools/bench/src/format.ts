@@ -27,6 +27,11 @@ export function formatRatio(value: number | null): string {
   return `${value.toFixed(value < 10 ? 2 : 1)}×`;
 }
 
+/** A share (0–1) as whole per cent: 23 %; null or not finite as n/a. */
+export function formatPercent(value: number | null): string {
+  return value === null || !Number.isFinite(value) ? 'n/a' : `${Math.round(value * 100)} %`;
+}
+
 /** Bytes in MiB with one decimal: 41.3 MiB. */
 export function formatMiB(bytes: number): string {
   if (!Number.isFinite(bytes)) return 'n/a';

@@ -1,6 +1,6 @@
-import { formatBytes, formatDuration, markdownTable } from './format';
+import { formatBytes, formatDuration, formatPercent as percent, markdownTable } from './format';
 import type { MachineInfo } from './machine';
-import { percent, type Section } from './sections';
+import type { Section } from './scenarios/scenario';
 import { verdict } from './targets';
 
 export interface ReportInput {

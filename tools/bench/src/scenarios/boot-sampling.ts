@@ -8,8 +8,45 @@ import { runNodeMeasured, startIdleNode } from '../baselines';
 import type { Cleanup } from '../cleanup';
 import { mainThreadCpuMs, readMemory, readStat, threadsCpuMs, type Memory } from '../procfs';
 import type { Progress } from '../progress';
-import type { BootResult, BootVariantResult } from '../results';
-import { summarize } from '../stats';
+import { summarize, type Summary } from '../stats';
+
+export interface BootVariantResult {
+  label: string;
+  /** What is different about this variant (its Sandbox options). */
+  description: string;
+  samples: number;
+  /** From `new Sandbox()` to `ready`. */
+  readyMs: Summary;
+  /** CPU of every thread of the sandbox process when sampled (booted, waiting for its job). */
+  cpuMs: Summary;
+  /** The main thread alone (what /proc/<pid>/schedstat and Sandbox.cpuUsedMs() see). */
+  mainThreadCpuMs: Summary;
+  rssKb: Summary;
+  rssAnonKb: Summary;
+  rssFileKb: Summary;
+  pssKb: Summary | null;
+  /** The processes between the harness and the runtime: corral-spawn, and a jail's own (bubblewrap) when there is one. */
+  launcherRssKb: Summary | null;
+  /** Their CPU when sampled (live processes only: one that set up the jail and ended is not counted). */
+  launcherCpuMs: Summary | null;
+}
+
+export interface BootResult {
+  samples: number;
+  /** Both the warm sandbox and the idle bare node are sampled this long after they were started. */
+  sampleAfterMs: number;
+  variants: BootVariantResult[];
+  /** `node -e 0`: whole-life CPU (user + system, every thread, from wait4) and wall time. */
+  bareCpuMs: Summary;
+  bareWallMs: Summary;
+  bareMaxRssKb: Summary;
+  /** Idle `node -e "setInterval(()=>{},1e9)"`, sampled like the sandbox. */
+  idleCpuMs: Summary;
+  idleRssKb: Summary;
+  idleRssAnonKb: Summary;
+  idleRssFileKb: Summary;
+  idlePssKb: Summary | null;
+}
 
 /**
  * One way of booting a sandbox, to compare with others side by side: a label and the Sandbox
@@ -141,9 +178,9 @@ function summarizeSandbox(variant: BootVariant, samples: readonly SandboxSample[
 }
 
 /**
- * Scenario 3: CPU and resident memory of a warm sandbox (one per variant) against `node -e 0`
- * (CPU) and an idle bare node (RSS) of the same runtime. Samples interleave the variants and
- * the baselines, one process at a time.
+ * CPU and resident memory of a warm sandbox (one per variant) against `node -e 0` (CPU) and an
+ * idle bare node (RSS) of the same runtime. Samples interleave the variants and the baselines,
+ * one process at a time.
  */
 export async function runBootScenario(options: BootOptions): Promise<BootResult> {
   const variants = options.variants ?? DEFAULT_BOOT_VARIANTS;

@@ -1,54 +1,59 @@
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Stack } from '@corral/devkit';
-import type { Registry } from '@corral/registry';
-import type { HttpAnswer, HttpClient } from '../http';
+import type { ExecutionRequest } from '@corral/client';
+import type { HttpAnswer } from '../http';
 import type { Plan } from '../plan';
-import type { Progress } from '../progress';
-
-/** What the scenarios that talk to a running stack share. */
-export interface StackContext {
-  client: HttpClient;
-  progress: Progress;
-  plan: Plan;
-  stack: Stack;
-  /** The harness's own connection to the stack's Redis (claims, pool state). */
-  registry: Registry;
-  /** The sandbox runtime binary. */
-  nodePath: string;
-}
+import type { StackParts } from './scenario';
 
 export const HELLO_CODE = 'console.log("hello")';
 export const HELLO_OUTPUT = 'hello\n';
-export const HELLO_BODY = JSON.stringify({ code: HELLO_CODE });
+export const HELLO: ExecutionRequest = { code: HELLO_CODE };
+export const HELLO_BODY = JSON.stringify(HELLO);
 
-/** The execution status of a corral answer ("ok", "cpu_limit"…), or "http <status>" when it is not a 200. */
-export function outcomeOf(answer: HttpAnswer): string {
-  if (answer.status !== 200) return `http ${answer.status}`;
+/** One answer as the scenarios count it. */
+export interface Timed {
+  /** The execution status ("ok", "cpu_limit"…), or "http <status>" when the answer is not a 200, or "invalid json". */
+  outcome: string;
+  /** A 200 `ok` answer whose stdout is the hello world's. */
+  hello: boolean;
+  /** Round trip: request started → whole answer read and parsed. */
+  ms: number;
+  /** performance.now() when the answer was complete. */
+  endedAt: number;
+}
+
+function timed(status: number, body: unknown, ms: number, endedAt: number): Timed {
+  if (status !== 200) return { outcome: `http ${status}`, hello: false, ms, endedAt };
+  if (typeof body !== 'object' || body === null) return { outcome: 'invalid json', hello: false, ms, endedAt };
+  const { status: outcome, stdout } = body as { status?: unknown; stdout?: unknown };
+  return { outcome: String(outcome ?? 'no status'), hello: outcome === 'ok' && stdout === HELLO_OUTPUT, ms, endedAt };
+}
+
+/** A raw answer of the load generator (the worker's own endpoint), counted like the router's. */
+export function timedAnswer(answer: HttpAnswer): Timed {
+  let body: unknown;
   try {
-    return String((JSON.parse(answer.body.toString('utf8')) as { status?: unknown }).status ?? 'no status');
+    body = JSON.parse(answer.body.toString('utf8'));
   } catch {
-    return 'invalid json';
+    body = undefined;
   }
+  return timed(answer.status, body, answer.ms, answer.endedAt);
 }
 
-/** A 200 `ok` answer whose stdout is the hello world's. */
-export function isHello(answer: HttpAnswer): boolean {
-  if (answer.status !== 200) return false;
-  try {
-    const body = JSON.parse(answer.body.toString('utf8')) as { status?: unknown; stdout?: unknown };
-    return body.status === 'ok' && body.stdout === HELLO_OUTPUT;
-  } catch {
-    return false;
-  }
+/** Runs `request` through the router with @corral/client, as a user's application would. */
+export async function execute(ctx: StackParts, request: ExecutionRequest = HELLO): Promise<Timed> {
+  const started = performance.now();
+  const answer = await ctx.corral.execute(request, { raw: true });
+  const endedAt = performance.now();
+  return timed(answer.status, answer.body, endedAt - started, endedAt);
 }
 
-/** POSTs an execution to the router. */
-export function execute(ctx: StackContext, body: string = HELLO_BODY): Promise<HttpAnswer> {
-  return ctx.client.post(`${ctx.stack.url}/v1/executions`, body);
-}
-
-/** Waits until every slot is idle again (no sandbox booting in the background). */
-export async function waitAllIdle(ctx: StackContext, timeoutMs = 30_000): Promise<void> {
+/**
+ * Waits until every slot is idle again (no sandbox booting in the background). It reads the
+ * registry itself every 5 ms rather than asking the router: the router's CPU is what the
+ * scenarios measure, and polling it would compete with the boot being waited for.
+ */
+export async function waitAllIdle(ctx: StackParts & { plan: Plan }, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const pool = await ctx.registry.pool();

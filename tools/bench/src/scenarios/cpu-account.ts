@@ -1,6 +1,22 @@
 import { performance } from 'node:perf_hooks';
+import { formatMs, formatPercent, type Table } from '../format';
 import { kernelThreadsMs, machineBusyMs, machineIrqMs } from '../procfs';
-import type { CpuAccount } from '../results';
+import { ratio } from '../stats';
+
+/** CPU inside measuring windows, by component, per completed execution (or `node -e 0`). */
+export interface CpuAccount {
+  executions: number;
+  /** Component → CPU ms per execution, in the order they should be shown. */
+  perExecutionMs: [string, number][];
+  /** Every core's busy time (from /proc/stat) per execution, ms. */
+  machinePerExecutionMs: number;
+  /** Of that, hard and soft interrupts (/proc/stat irq + softirq), charged to no process. */
+  irqPerExecutionMs?: number;
+  /** Of that, the kernel's own threads (kworkers, ksoftirqd…). */
+  kernelThreadsPerExecutionMs?: number;
+  /** Busy share of all cores over the windows (0–1). */
+  busyShare: number;
+}
 
 /** Cumulative CPU counters (ms) of the components to account for, by name. */
 export type CpuCounters = [string, () => number][];
@@ -62,4 +78,20 @@ export class CpuAccountant {
       busyShare: this.windowMs > 0 ? this.machineMs / (this.windowMs * this.cores) : Number.NaN,
     };
   }
+}
+
+/** Where the CPU went, per execution: each component, what no component explains, and the machine's total. */
+export function cpuTable(label: string, account: CpuAccount, cores: number): Table {
+  const known = account.perExecutionMs.reduce((sum, [, ms]) => (Number.isFinite(ms) ? sum + ms : sum), 0);
+  const share = (ms: number): string => formatPercent(ratio(ms, account.machinePerExecutionMs));
+  const rows = account.perExecutionMs.map(([name, ms]) => [name, formatMs(ms), share(ms)]);
+  rows.push(['other (kernel, interrupts, processes not listed)', formatMs(account.machinePerExecutionMs - known), share(account.machinePerExecutionMs - known)]);
+  for (const [name, ms] of [
+    ['of that: interrupts and softirq (/proc/stat)', account.irqPerExecutionMs],
+    ["of that: the kernel's own threads (kworkers, ksoftirqd…)", account.kernelThreadsPerExecutionMs],
+  ] as const) {
+    if (ms !== undefined) rows.push([name, formatMs(ms), share(ms)]);
+  }
+  rows.push([`all ${cores} cores (/proc/stat), ${formatPercent(account.busyShare)} busy`, formatMs(account.machinePerExecutionMs), '100 %']);
+  return { headers: [`${label} (${account.executions} in the windows)`, 'CPU per execution', 'share'], rows };
 }

@@ -1,13 +1,38 @@
-import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnLoop } from '../baselines';
+import { formatRate, formatRatio } from '../format';
 import { closedLoop } from '../http';
 import { cgroupCpuReader, childrenNamed, processCpu } from '../procfs';
-import type { ThroughputResult } from '../results';
-import { median, rateInWindow } from '../stats';
-import { execute, isHello, outcomeOf, waitAllIdle, type StackContext } from './context';
-import { CpuAccountant, type CpuCounters } from './cpu-account';
+import { median, rateInWindow, ratio, summarize } from '../stats';
+import { atLeast } from '../targets';
+import { execute, waitAllIdle } from './context';
+import { CpuAccountant, cpuTable, type CpuAccount, type CpuCounters } from './cpu-account';
+import type { Scenario, ScenarioContext } from './scenario';
+
+/** corral executions/s ÷ bare `node -e 0` rate, at least. */
+export const THROUGHPUT_RATIO = 0.85;
+
+export interface ThroughputResult {
+  slots: number;
+  clients: number;
+  /** `node -e 0` processes kept running at once for the bare rate. */
+  bareConcurrency: number;
+  rounds: number;
+  roundSeconds: number;
+  warmupSeconds: number;
+  /** Executions answered `ok` per second, one figure per round. */
+  corralRates: number[];
+  /** `node -e 0` completions per second, one figure per round. */
+  bareRates: number[];
+  /** Answers other than 200 `ok`, by HTTP status or execution status. */
+  corralErrors: Record<string, number>;
+  /** Where the CPU went inside the measuring windows of all rounds. */
+  corralCpu: CpuAccount;
+  bareCpu: CpuAccount;
+}
+
+type Ctx = ScenarioContext<'stack'>;
 
 function harnessCpuMs(): number {
   const usage = process.cpuUsage();
@@ -15,7 +40,7 @@ function harnessCpuMs(): number {
 }
 
 /** What to account for while corral runs: each service, the sandboxes (the worker's reaped children), Redis, the harness. */
-function corralCounters(ctx: StackContext): CpuCounters {
+function corralCounters(ctx: Ctx): CpuCounters {
   const pid = (name: string): number => {
     const value = ctx.stack.services.get(name)?.child.pid;
     if (value === undefined) throw new Error(`no ${name} process`);
@@ -39,15 +64,15 @@ function corralCounters(ctx: StackContext): CpuCounters {
   return counters;
 }
 
-/** Scenario 2: executions/s at saturation against the bare `node -e 0` spawn rate of the same cores. */
-export async function runThroughput(ctx: StackContext): Promise<ThroughputResult> {
+/** Executions/s at saturation against the bare `node -e 0` spawn rate of the same cores, round by round. */
+async function measure(ctx: Ctx): Promise<ThroughputResult> {
   const { clients, bareConcurrency, rounds, roundSeconds, warmupSeconds } = ctx.plan.throughput;
   const corralRates: number[] = [];
   const bareRates: number[] = [];
   const corralErrors: Record<string, number> = {};
   const windowMs = roundSeconds * 1000;
   const warmMs = warmupSeconds * 1000;
-  const cores = availableParallelism();
+  const { cores } = ctx;
   const corralCpu = new CpuAccountant(corralCounters(ctx), cores);
   const bareCpu = new CpuAccountant(
     [
@@ -74,11 +99,8 @@ export async function runThroughput(ctx: StackContext): Promise<ThroughputResult
       () => performance.now() < to,
       async () => {
         const answer = await execute(ctx);
-        if (isHello(answer)) ends.push(answer.endedAt);
-        else if (answer.endedAt >= from && answer.endedAt < to) {
-          const outcome = outcomeOf(answer);
-          corralErrors[outcome] = (corralErrors[outcome] ?? 0) + 1;
-        }
+        if (answer.hello) ends.push(answer.endedAt);
+        else if (answer.endedAt >= from && answer.endedAt < to) corralErrors[answer.outcome] = (corralErrors[answer.outcome] ?? 0) + 1;
       },
     );
     await accounting;
@@ -130,3 +152,64 @@ export async function runThroughput(ctx: StackContext): Promise<ThroughputResult
     bareCpu: bareCpu.result(),
   };
 }
+
+function rateRow(label: string, rates: readonly number[]): string[] {
+  const s = summarize(rates);
+  return [label, String(s.n), formatRate(s.p50), formatRate(s.iqr), formatRate(s.min), formatRate(s.max)];
+}
+
+/** Scenario 2: executions/s at saturation against the bare `node -e 0` spawn rate of the same cores. */
+export const throughput: Scenario<ThroughputResult, 'stack'> = {
+  id: 'throughput',
+  title: '2. Sustained throughput at saturation',
+  needs: ['stack'],
+  run: measure,
+
+  render(r, env) {
+    const perRound = r.corralRates.map((c, i) => ratio(c, r.bareRates[i] ?? Number.NaN)).filter((x): x is number => x !== null);
+    const errors = Object.entries(r.corralErrors);
+    return {
+      method: [
+        `${r.clients} keep-alive clients, each sending hello worlds back to back, against a stack of ${r.slots} slots; ` +
+          `the bare rate keeps ${r.bareConcurrency} \`node -e 0\` processes of the sandbox runtime running at once (one per core), ` +
+          'spawned by the harness and counted when they exit. ' +
+          `${r.rounds} rounds of ${r.roundSeconds} s each (after ${r.warmupSeconds} s of warm-up per round), corral and bare alternating ` +
+          '(corral first in odd rounds, bare first in even ones); ' +
+          'the rate of a round counts what completed inside its window. Figures are the median over rounds and the IQR (p75 − p25) across rounds.',
+      ],
+      tables: [
+        {
+          headers: ['', 'rounds', 'median', 'IQR', 'min', 'max'],
+          rows: [
+            rateRow('corral executions answered `ok`', r.corralRates),
+            rateRow(`bare \`node -e 0\` (${r.bareConcurrency} at once)`, r.bareRates),
+            [
+              'corral ÷ bare',
+              String(perRound.length),
+              formatRatio(ratio(median(r.corralRates), median(r.bareRates))),
+              perRound.length > 0 ? formatRatio(summarize(perRound).iqr) : 'n/a',
+              perRound.length > 0 ? formatRatio(Math.min(...perRound)) : 'n/a',
+              perRound.length > 0 ? formatRatio(Math.max(...perRound)) : 'n/a',
+            ],
+          ],
+        },
+      ],
+      notes: [
+        ...(errors.length > 0 ? [`Answers other than 200 \`ok\` (not counted): ${errors.map(([k, v]) => `${k} × ${v}`).join(', ')}.`] : []),
+        'Where the CPU went inside the measuring windows, per completed execution (from /proc/<pid>/stat in clock ticks, so ±10 ms per ' +
+          "window and component; a process's reaped children count once they have been waited for, which matches the executions " +
+          "completed in the window; the sandboxes' cgroups count in ns when the worker gives them cgroups). *Other* is what no listed " +
+          'process accounts for: kernel threads (namespaces and cgroups torn down in the background, say), interrupts, and CPU of ' +
+          'processes that ended without being waited for by a listed one. Two of its parts are measured on their own: the interrupt and ' +
+          "softirq time of /proc/stat (the loopback network's packets are processed there), and the kernel's own threads (children of " +
+          'kthreadd, those alive at both ends of a window):',
+      ],
+      extraTables: [cpuTable('corral', r.corralCpu, env.cores), cpuTable('bare `node -e 0`', r.bareCpu, env.cores)],
+    };
+  },
+
+  targets(r) {
+    const overall = ratio(median(r.corralRates), median(r.bareRates));
+    return [{ target: `≥ ${THROUGHPUT_RATIO} × the bare spawn rate`, measured: formatRatio(overall), met: atLeast(overall, THROUGHPUT_RATIO) }];
+  },
+};
