@@ -1,10 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from './net';
 import { connect } from 'node:net';
-import { killOnExit } from './services';
+import { spawnTied } from './services';
 
 export interface RedisServer {
   url: string;
@@ -84,8 +84,7 @@ async function launch(port: number, dir: string, password: string | undefined): 
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'];
   if (password) args.push('--requirepass', password);
   // Its own process group, so that Ctrl-C on `npm start` does not stop Redis before the services.
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
-  killOnExit(child);
+  const child = spawnTied('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   let gone = false;
   void exited.then(() => (gone = true));

@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { once } from 'node:events';
 
 /** The repository root (tools/devkit/{src,dist}/ → ../../..). */
@@ -11,6 +12,30 @@ export type ServiceName = (typeof SERVICES)[number];
 /** The built entry point of an app (run `npm run build` first). */
 export function serviceEntry(name: ServiceName): string {
   return join(REPO_ROOT, 'apps', name, 'dist', 'main.js');
+}
+
+/** util-linux's setpriv, when installed (tools/scripts/system.mjs installs it). */
+const SETPRIV = (process.env['PATH'] ?? '/usr/bin:/bin')
+  .split(delimiter)
+  .map((dir) => join(dir, 'setpriv'))
+  .find((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+
+/**
+ * Spawns a process that the kernel kills when this one dies, however it dies (SIGKILL too):
+ * setpriv sets PR_SET_PDEATHSIG and then becomes the program. Without setpriv, only the exit
+ * hook below stands behind it, which a SIGKILL skips.
+ */
+export function spawnTied(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const child = SETPRIV ? spawn(SETPRIV, ['--pdeathsig', 'SIGKILL', '--', command, ...args], options) : spawn(command, args, options);
+  killOnExit(child);
+  return child;
 }
 
 const children = new Set<ChildProcess>();
@@ -43,13 +68,12 @@ export function startService(
   env: NodeJS.ProcessEnv,
   output: 'inherit' | 'ignore' | ((line: string) => void),
 ): ServiceProcess {
-  const child = spawn(process.execPath, [serviceEntry(name), ...args], {
+  const child = spawnTied(process.execPath, [serviceEntry(name), ...args], {
     env,
     stdio: ['ignore', typeof output === 'function' ? 'pipe' : output, typeof output === 'function' ? 'pipe' : output],
     // A group of its own: Ctrl-C reaches the launcher alone, which stops the services in order.
     detached: true,
   });
-  killOnExit(child);
   if (typeof output === 'function') {
     for (const stream of [child.stdout, child.stderr]) {
       let rest = '';
@@ -84,8 +108,9 @@ export function startService(
 
 /** Runs a service to completion (netprov commands); rejects with its output when it fails. */
 export async function runToEnd(name: ServiceName, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const child = spawn(process.execPath, [serviceEntry(name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTied(process.execPath, [serviceEntry(name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  if (!child.stdout || !child.stderr) throw new Error(`${name}: no output pipes`);
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import type { WorkerConfig } from '@corral/config';
 import type { SlotRecord } from '@corral/contracts';
 import { Registry } from '@corral/registry';
-import { BOOTSTRAP_PATH, resolveSandboxNode, resolveSpawnHelper, Sandbox } from '@corral/sandbox';
+import { resolveJanitor, resolveSandboxNode, resolveSpawnHelper, Sandbox } from '@corral/sandbox';
 import { runLoop, type Logger, type Running } from '@corral/service';
 import { concurrencyGate } from './gate';
 import { prepareWorkerJail } from './jail';
+import { startJanitor } from './janitor';
 import { SlotRunner } from './slot-runner';
 
 export interface WorkerHandle extends Running {
@@ -30,6 +31,7 @@ const PROGRESS_EVERY = 100;
 export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): Promise<WorkerHandle> {
   const nodePath = resolveSandboxNode(config.sandboxNode);
   const helperPath = resolveSpawnHelper();
+  const janitorPath = resolveJanitor();
   const registry = await Registry.connect({
     url: config.redisUrl,
     prefix: config.redisPrefix,
@@ -44,7 +46,21 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
 
   /** Baseline OS limits for every sandbox: no core dumps, no file growth, bounded descriptors. */
   const rlimits = { core: 0, fsize: 0, nofile: 512 };
-  const { jail, options } = await prepareWorkerJail(config, { nodePath, helperPath, bootstrapPath: BOOTSTRAP_PATH, cwd: workdir, rlimits }, log);
+  let prepared;
+  try {
+    prepared = await prepareWorkerJail(config, { nodePath, helperPath, cwd: workdir, rlimits }, log);
+  } catch (err) {
+    rmSync(workdir, { recursive: true, force: true });
+    await registry.close();
+    throw err;
+  }
+  const { jail, staging, options } = prepared;
+  // Whatever this worker made on the host goes with it, however it ends.
+  const janitor = startJanitor(janitorPath, {
+    cgroups: jail.cgroupFolders.own,
+    shared: jail.cgroupFolders.shared,
+    trees: [workdir, ...(staging.dir ? [staging.dir] : [])],
+  });
   const deps = {
     registry,
     config,
@@ -152,7 +168,9 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
       runners.clear();
       await registry.close();
       jail.release();
+      staging.remove();
       rmSync(workdir, { recursive: true, force: true });
+      janitor.release();
     },
   };
 }
