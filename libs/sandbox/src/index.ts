@@ -15,3 +15,4 @@ export {
 export { BOOTSTRAP_PATH, JANITOR_PATH, PINNED_RUNTIME_PATH, resolveJanitor, resolveSandboxNode, resolveSpawnHelper, SPAWN_HELPER_PATH } from './paths';
 export { stageForSandboxes, sweepStaging, unreachableBecause, type StagedFile, type Staging } from './stage';
 export { Sandbox, type RunRequest, type RunResult, type SandboxExit, type SandboxOptions } from './sandbox';
+export { BASE_RLIMITS, BOOT_NICE, sandboxProfile, type SandboxProfile, type SandboxProfileSettings, type SandboxRequest } from './profile';

@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { WorkerConfig } from '@corral/config';
 import type { SlotRecord } from '@corral/contracts';
 import { Registry } from '@corral/registry';
-import { resolveJanitor, resolveSandboxNode, resolveSpawnHelper, Sandbox } from '@corral/sandbox';
+import { resolveJanitor, Sandbox, type SandboxProfile } from '@corral/sandbox';
 import { runLoop, type Logger, type Running } from '@corral/service';
 import { concurrencyGate } from './gate';
-import { prepareWorkerJail } from './jail';
+import { prepareSandboxes } from './jail';
 import { startJanitor } from './janitor';
 import { SlotRunner } from './slot-runner';
 
@@ -29,44 +26,32 @@ const PROGRESS_EVERY = 100;
  * inventory as it changes, and takes its slots out of service on close.
  */
 export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): Promise<WorkerHandle> {
-  const nodePath = resolveSandboxNode(config.sandboxNode);
-  const helperPath = resolveSpawnHelper();
   const janitorPath = resolveJanitor();
   const registry = await Registry.connect({
     url: config.redisUrl,
     prefix: config.redisPrefix,
     onError: (err) => log.warn({ err: err.message }, 'redis connection error'),
   });
-  // An empty folder as every sandbox's working directory; the permission model keeps it read-only.
-  const workdir = mkdtempSync(join(tmpdir(), 'corral-sandbox-'));
   const bootGate = concurrencyGate(config.bootConcurrency);
   const runners = new Map<string, SlotRunner>();
   let booted = 0;
   let closing = false;
 
-  /** Baseline OS limits for every sandbox: no core dumps, no file growth, bounded descriptors. */
-  const rlimits = { core: 0, fsize: 0, nofile: 512 };
-  let prepared;
+  let profile: SandboxProfile;
   try {
-    prepared = await prepareWorkerJail(config, { nodePath, helperPath, cwd: workdir, rlimits }, log);
+    profile = await prepareSandboxes(config, log);
   } catch (err) {
-    rmSync(workdir, { recursive: true, force: true });
     await registry.close();
     throw err;
   }
-  const { jail, staging, options } = prepared;
   // Whatever this worker made on the host goes with it, however it ends.
-  const janitor = startJanitor(janitorPath, {
-    cgroups: jail.cgroupFolders.own,
-    shared: jail.cgroupFolders.shared,
-    trees: [workdir, ...(staging.dir ? [staging.dir] : [])],
-  });
+  const janitor = startJanitor(janitorPath, profile.folders());
   const deps = {
     registry,
     config,
     log,
     bootGate,
-    startSandbox: (slotIndex: number, heapMb: number, netns?: string) => new Sandbox(options(slotIndex, heapMb, netns)),
+    startSandbox: (slotIndex: number, heapMb: number, netns?: string) => new Sandbox(profile.options({ slotIndex, heapMb, ...(netns ? { netns } : {}) })),
   };
 
   async function serve(slot: SlotRecord): Promise<void> {
@@ -152,7 +137,7 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
     reconcile().catch((err: unknown) => log.error({ err }, 'reconcile after reconnect failed'));
   });
   await initial;
-  log.info({ slots: runners.size, port: config.port, runtime: nodePath }, 'worker ready');
+  log.info({ slots: runners.size, port: config.port, runtime: profile.nodePath }, 'worker ready');
 
   return {
     slots: runners,
@@ -167,9 +152,7 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
       await Promise.all([...runners.values()].map((r) => r.close(config.shutdownGraceMs)));
       runners.clear();
       await registry.close();
-      jail.release();
-      staging.remove();
-      rmSync(workdir, { recursive: true, force: true });
+      profile.release();
       janitor.release();
     },
   };
