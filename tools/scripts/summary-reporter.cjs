@@ -6,14 +6,21 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const resultsDir = path.join(__dirname, '..', '..', 'tmp', 'test-results');
+const resultsDir = process.env.CORRAL_TEST_RESULTS_DIR || path.join(__dirname, '..', '..', 'tmp', 'test-results');
 const EXIT_GRACE_S = Number(process.env.CORRAL_TEST_EXIT_GRACE_S || 10);
 const PROJECT_TIMEOUT_S = Number(process.env.CORRAL_TEST_PROJECT_TIMEOUT_S || 900);
 
 class SummaryReporter {
   constructor(globalConfig) {
-    this.project = path.basename(globalConfig.rootDir);
-    this.file = path.join(resultsDir, `${this.project}.json`);
+    // The project's package name, as Nx names the project.
+    let name = path.basename(globalConfig.rootDir);
+    try {
+      name = JSON.parse(fs.readFileSync(path.join(globalConfig.rootDir, 'package.json'), 'utf8')).name || name;
+    } catch {
+      // no package.json: the folder's name
+    }
+    this.project = name;
+    this.file = path.join(resultsDir, `${name.replace(/[^\w.-]/g, '_')}.json`);
   }
 
   write(summary) {

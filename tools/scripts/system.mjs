@@ -6,6 +6,7 @@
 //
 // Plain Node with no dependencies: it runs on the host's node before `npm ci`.
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -23,6 +24,14 @@ export const SYSTEM_PACKAGES = [
   { command: 'curl', pkg: 'curl', for: ['test'], why: "README's examples" },
   { command: 'git', pkg: 'git', for: ['test'], why: 'the fresh-clone test' },
 ];
+
+/**
+ * Packages whose .deb must be in apt's cache for the fresh-machine test, which removes them in a
+ * private overlay and has `npm start` install them again without a network (a test sends nothing
+ * off the machine): CI, not the test, downloads them.
+ */
+export const OFFLINE_DEBS = ['redis-server', 'bubblewrap'];
+const APT_ARCHIVES = '/var/cache/apt/archives';
 
 const say = (text) => console.error(`corral: ${text}`);
 
@@ -67,11 +76,30 @@ export function ensureSystemPackages(purpose, env = process.env) {
   return false;
 }
 
+/** The cached .deb of the installed version of `pkg`, or null. */
+export function cachedDeb(pkg) {
+  const version = spawnSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' }).stdout?.trim();
+  if (!version) return null;
+  const prefix = `${pkg}_${version.replace(/:/g, '%3a')}_`;
+  const file = readdirSync(APT_ARCHIVES, { withFileTypes: true }).find((f) => f.name.startsWith(prefix) && f.name.endsWith('.deb'));
+  return file ? `${APT_ARCHIVES}/${file.name}` : null;
+}
+
+export function ensureOfflineDebs(env) {
+  if (process.getuid?.() !== 0 || !has('apt-get')) return;
+  const missing = OFFLINE_DEBS.filter((pkg) => !cachedDeb(pkg));
+  if (missing.length === 0) return;
+  say(`downloading ${missing.join(', ')} into apt's cache for the fresh-machine test`);
+  if (!aptGet(['install', '-y', '-qq', '--download-only', '--reinstall', ...missing], env)) say(`could not download ${missing.join(', ')}; the fresh-machine test will say so`);
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const purpose = process.argv[2];
   if (purpose !== 'start' && purpose !== 'test') {
     say('usage: node tools/scripts/system.mjs start|test');
     process.exit(2);
   }
-  process.exit(ensureSystemPackages(purpose) ? 0 : 1);
+  const ok = ensureSystemPackages(purpose);
+  if (ok && purpose === 'test') ensureOfflineDebs(process.env);
+  process.exit(ok ? 0 : 1);
 }

@@ -8,9 +8,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureSystemPackages } from './system.mjs';
+import { ensureOfflineDebs, ensureSystemPackages } from './system.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// CORRAL_TEST_WORKSPACE: another Nx workspace to run (the test of this runner uses a fixture).
+const root = process.env.CORRAL_TEST_WORKSPACE || join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const resultsDir = join(root, 'tmp', 'test-results');
 const NX_BIN = join(root, 'node_modules', '.bin', 'nx');
 const say = (text) => console.log(`corral test: ${text}`);
@@ -22,7 +23,12 @@ function nx(args) {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit'],
     detached: true,
-    env: { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? (process.env.CI ? 'false' : undefined), FORCE_COLOR: process.env.FORCE_COLOR ?? '0' },
+    env: {
+      ...process.env,
+      NX_DAEMON: process.env.NX_DAEMON ?? (process.env.CI ? 'false' : undefined),
+      FORCE_COLOR: process.env.FORCE_COLOR ?? '0',
+      CORRAL_TEST_RESULTS_DIR: resultsDir,
+    },
   });
   const killGroup = (signal) => {
     try {
@@ -63,6 +69,7 @@ if (!ensureSystemPackages('test')) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
+ensureOfflineDebs(process.env);
 rmSync(resultsDir, { recursive: true, force: true });
 mkdirSync(resultsDir, { recursive: true });
 
@@ -83,8 +90,7 @@ for (const file of existsSync(resultsDir) ? readdirSync(resultsDir) : []) {
 // A project whose Jest never reported (it crashed or did not start) counts as one failure.
 const expected = extra.length === 0 ? projectsWithTests() : null;
 for (const name of expected ?? []) {
-  const short = name.replace(/^@corral\//, '');
-  if (!seen.has(short)) {
+  if (!seen.has(name)) {
     console.error(`corral test: ${name} reported no results`);
     failed += 1;
   }
