@@ -98,7 +98,7 @@ export function sandboxProfile(settings: Readonly<SandboxProfileSettings>, owner
   const bootstrapPath = staging.paths.get(BOOTSTRAP_PATH) ?? BOOTSTRAP_PATH;
   // An empty folder as every sandbox's working directory; the permission model keeps it read-only.
   const workdir = mkdtempSync(join(tmpdir(), 'corral-sandbox-'));
-  let jail: PreparedJail;
+  let jail: PreparedJail | undefined;
   try {
     jail = prepareJail({
       mode: settings.sandboxJail,
@@ -114,16 +114,18 @@ export function sandboxProfile(settings: Readonly<SandboxProfileSettings>, owner
     });
     assertRequired(jail);
   } catch (err) {
+    jail?.release();
     staging.remove();
     rmSync(workdir, { recursive: true, force: true });
     throw err;
   }
   let sequence = 0;
+  let current: PreparedJail = jail;
   return {
     settings,
     nodePath,
     get jail() {
-      return jail;
+      return current;
     },
     staging,
     options({ slotIndex, heapMb, netns }) {
@@ -139,19 +141,19 @@ export function sandboxProfile(settings: Readonly<SandboxProfileSettings>, owner
         ...(root ? { bootNice: BOOT_NICE } : {}),
         jail: {
           // The owner's pid in the name lets a sweep (or the janitor) tell a dead owner's cgroups.
-          ...jail.spec(slotIndex, `s${slotIndex}-${process.pid}-${(sequence += 1)}`, heapMb + settings.rssOverheadMb),
+          ...current.spec(slotIndex, `s${slotIndex}-${process.pid}-${(sequence += 1)}`, heapMb + settings.rssOverheadMb),
           ...(netns ? { netns } : {}),
         },
       };
     },
     withoutNamespaces(reason) {
-      jail = jail.withoutNamespaces(reason);
+      current = current.withoutNamespaces(reason);
     },
     folders() {
-      return { cgroups: jail.cgroupFolders.own, shared: jail.cgroupFolders.shared, trees: [workdir, ...(staging.dir ? [staging.dir] : [])] };
+      return { cgroups: current.cgroupFolders.own, shared: current.cgroupFolders.shared, trees: [workdir, ...(staging.dir ? [staging.dir] : [])] };
     },
     release() {
-      jail.release();
+      current.release();
       staging.remove();
       rmSync(workdir, { recursive: true, force: true });
     },
