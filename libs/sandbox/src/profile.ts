@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertRequired, prepareJail, type JailMode, type PreparedJail } from './jail';
 import { BOOTSTRAP_PATH, resolveSandboxNode, resolveSpawnHelper } from './paths';
-import type { SandboxOptions } from './sandbox';
+import type { SandboxOptions } from './types';
 import { stageForSandboxes, sweepStaging, type Staging } from './stage';
 
 const MiB = 1024 * 1024;
