@@ -51,7 +51,8 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
     config,
     log,
     bootGate,
-    startSandbox: (slotIndex: number, heapMb: number, netns?: string) => new Sandbox(profile.options({ slotIndex, heapMb, ...(netns ? { netns } : {}) })),
+    startSandbox: (slotIndex: number, heapMb: number, _generation: number, netns?: string) =>
+      new Sandbox(profile.options({ slotIndex, heapMb, ...(netns ? { netns } : {}) })),
   };
 
   async function serve(slot: SlotRecord): Promise<void> {
