@@ -94,13 +94,13 @@ export function createApp(deps: RouterDeps): express.Express {
   });
 
   app.get('/readyz', async (_req, res) => {
-    const pool = await registry.pool();
+    const pool = await registry.slots.pool();
     if (pool.idle > 0) res.json({ ready: true, idle: pool.idle, total: pool.total });
     else sendError(res, 'unavailable', `No idle slot (${pool.total} slots: ${pool.busy} busy, ${pool.booting} booting, ${pool.dead} dead).`);
   });
 
   app.get('/v1/pool', authenticate, async (_req, res) => {
-    const answer: PoolAnswer = { ...(await registry.pool()), queued: queue.length };
+    const answer: PoolAnswer = { ...(await registry.slots.pool()), queued: queue.length };
     res.json(answer);
   });
 
@@ -136,7 +136,7 @@ export function createApp(deps: RouterDeps): express.Express {
     if (key) {
       // Counted while it may wait and run; if this router dies, the count expires by itself.
       const holdMs = config.queueTimeoutMs + job.timeoutMs + ANSWER_GRACE_MS;
-      const admission = await registry.admitKey(key.name, requestId, { ratePerMinute: key.ratePerMinute, maxConcurrent: key.maxConcurrent, holdMs });
+      const admission = await registry.admission.admit(key.name, requestId, { ratePerMinute: key.ratePerMinute, maxConcurrent: key.maxConcurrent, holdMs });
       if (!admission.admitted) {
         reqLog.warn({ limit: admission.limit }, 'API key over its limit');
         return admission.limit === 'rate'
@@ -145,7 +145,7 @@ export function createApp(deps: RouterDeps): express.Express {
             })
           : sendError(res, 'concurrency_limited', `API key "${key.name}" may have ${key.maxConcurrent} executions at once.`, { 'retry-after': '1' });
       }
-      res.once('close', () => void registry.releaseKey(key.name, requestId).catch((err: unknown) => reqLog.warn({ err }, 'releasing the key count failed')));
+      res.once('close', () => void registry.admission.release(key.name, requestId).catch((err: unknown) => reqLog.warn({ err }, 'releasing the key count failed')));
     }
 
     // Whoever leaves first (the client, or the answer being sent) ends the wait.
@@ -170,7 +170,7 @@ export function createApp(deps: RouterDeps): express.Express {
         throw err;
       }
       if (gone.signal.aborted) {
-        await registry.releaseClaim(lease);
+        await registry.queue.release(lease);
         return;
       }
       if (attempt === 0) metrics.queueWait((Date.now() - arrived) / 1000);
@@ -187,15 +187,15 @@ export function createApp(deps: RouterDeps): express.Express {
         // it has been given back, the worker can no longer start the job: then it never ran (a
         // kept-alive connection the worker closed just as it was reused, say) and may go
         // elsewhere. Otherwise it may have run: never again, and the slot is taken out.
-        const neverStarted = await registry.releaseClaim(lease).catch(() => false);
+        const neverStarted = await registry.queue.release(lease).catch(() => false);
         if (!neverStarted) {
-          await registry.markDead(lease).catch(() => undefined);
+          await registry.queue.markDead(lease).catch(() => undefined);
           reqLog.error({ slot, reason: outcome.reason }, 'worker failed after the job was handed over');
           return sendError(res, 'worker_failed', `The worker of slot ${slot} failed (${outcome.reason}) after the job was handed over; it was not retried.`);
         }
       }
       reqLog.warn({ slot, reason: outcome.reason, attempt }, 'slot did not take the job; trying another');
-      if (outcome.kind === 'not_started' && outcome.slotDead) await registry.markDead(lease).catch(() => undefined);
+      if (outcome.kind === 'not_started' && outcome.slotDead) await registry.queue.markDead(lease).catch(() => undefined);
       if (attempt >= config.maxRetries) {
         return sendError(res, 'unavailable', `${attempt + 1} slots in a row could not take the job; try again later.`, { 'retry-after': '1' });
       }

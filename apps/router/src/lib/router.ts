@@ -24,13 +24,13 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
   });
   const routerId = randomUUID();
   const queue = new SlotQueue({
-    store: registry,
+    store: registry.queue,
     routerId,
     claimTtlMs: config.claimTtlMs,
     maxQueue: config.maxQueue,
     onError: (err) => log.warn({ err }, 'the slot queue could not reach Redis'),
   });
-  const unsubscribe = await registry.subscribeRouter(routerId, (ticket) => queue.onAssigned(ticket));
+  const unsubscribe = await registry.queue.subscribe(routerId, (ticket) => queue.onAssigned(ticket));
   const proxy = new WorkerProxy();
   const metrics = createMetrics(registry, () => queue.length);
   const inFlight = new Set<Response>();

@@ -160,10 +160,10 @@ export class SlotRunner {
     }
     if (this.closed) {
       // Closed while the last job's sandbox ended: take the slot out under the job's token.
-      if (token !== '') await registry.setSlotState(config.hostId, this.slot.id, 'dead', token).catch(() => undefined);
+      if (token !== '') await registry.slots.setState(config.hostId, this.slot.id, 'dead', token).catch(() => undefined);
       return;
     }
-    const marked = await this.persist('mark the slot booting', () => registry.setSlotState(config.hostId, this.slot.id, 'booting', token));
+    const marked = await this.persist('mark the slot booting', () => registry.slots.setState(config.hostId, this.slot.id, 'booting', token));
     this.log.debug({ marked, token: token !== '' }, 'booting a sandbox');
     for (let attempt = 0; !this.closed; attempt += 1) {
       let sandbox: Sandbox;
@@ -172,7 +172,7 @@ export class SlotRunner {
       } catch (err) {
         const backoffMs = Math.min(MAX_BOOT_BACKOFF_MS, 250 * 2 ** attempt);
         this.log.error({ err, attempt, backoffMs }, 'sandbox failed to boot');
-        await this.persist('mark the slot dead', () => registry.setSlotState(config.hostId, this.slot.id, 'dead'));
+        await this.persist('mark the slot dead', () => registry.slots.setState(config.hostId, this.slot.id, 'dead'));
         await sleep(backoffMs);
         continue;
       }
@@ -188,12 +188,12 @@ export class SlotRunner {
       sandbox.kill();
       await sandbox.exited;
       // close() cannot take the slot out while the last job's token still holds it: do it here.
-      if (token !== '') await registry.setSlotState(config.hostId, this.slot.id, 'dead', token).catch(() => undefined);
+      if (token !== '') await registry.slots.setState(config.hostId, this.slot.id, 'dead', token).catch(() => undefined);
       return;
     }
     this.adoptWarm(sandbox);
     const outcome = await this.persist('put the slot back into service', () =>
-      registry.slotReady(config.hostId, this.slot.id, token, sandbox.pid ?? 0, config.port),
+      registry.slots.ready(config.hostId, this.slot.id, token, sandbox.pid ?? 0, config.port),
     );
     this.log.debug({ outcome, pid: sandbox.pid }, 'sandbox ready');
     if (outcome === 'gone') this.log.warn('slot left the inventory while its sandbox booted');
@@ -224,12 +224,12 @@ export class SlotRunner {
   async restore(): Promise<boolean> {
     const { registry, config } = this.deps;
     if (this.closed) return false;
-    if (this.job && this.activeEntry) return registry.restoreJob(config.hostId, this.activeEntry, this.activeLeaseMs);
+    if (this.job && this.activeEntry) return registry.jobs.restore(config.hostId, this.activeEntry, this.activeLeaseMs);
     // A boot under way may have found the slot gone (Redis had just lost it): once it is done,
     // its sandbox is warm and the slot, published again, can be made idle.
     await this.replenishing;
     if (!this.warm?.pid || this.job || this.closed) return false;
-    const outcome = await registry.slotReady(config.hostId, this.slot.id, '', this.warm.pid, config.port);
+    const outcome = await registry.slots.ready(config.hostId, this.slot.id, '', this.warm.pid, config.port);
     return outcome === 'idle' || outcome === 'assigned';
   }
 
@@ -285,9 +285,9 @@ export class SlotRunner {
       memoryMb: job.memoryMb,
       startedAt: Date.now(),
     });
-    let started: Awaited<ReturnType<typeof registry.startJob>>;
+    let started: Awaited<ReturnType<typeof registry.jobs.start>>;
     try {
-      started = await registry.startJob(config.hostId, entry, job.timeoutMs + JOB_LEASE_GRACE_MS);
+      started = await registry.jobs.start(config.hostId, entry, job.timeoutMs + JOB_LEASE_GRACE_MS);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'cannot reach the registry: job not started');
       return sendError(res, 'unavailable', 'The registry (Redis) cannot be reached; the job did not start.');
@@ -312,7 +312,7 @@ export class SlotRunner {
         sandbox = this.deps.startSandbox(this.index, job.memoryMb, this.slot.netns);
         await sandbox.ready;
         this.activeEntry = watchdogEntry(sandbox, entry);
-        await registry.updateRunning(config.hostId, this.activeEntry);
+        await registry.jobs.update(config.hostId, this.activeEntry);
       }
       const current = sandbox;
       this.active = current;
@@ -326,7 +326,7 @@ export class SlotRunner {
         timeoutMs: job.timeoutMs,
         maxOutputBytes: config.maxOutputBytes,
       });
-      const reason = run.exit.signal === 'SIGKILL' && !run.killedFor ? await registry.killReason(this.slot.id).catch(() => null) : null;
+      const reason = run.exit.signal === 'SIGKILL' && !run.killedFor ? await registry.jobs.killReason(this.slot.id).catch(() => null) : null;
       const result = toExecutionResult(id, run, reason);
       sendJson(res, 200, result, { [STATUS_HEADER]: result.status }); // the answer first, then the log line
       log.info({ status: result.status, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, cpuMs: result.cpuMs }, 'job done');
@@ -343,7 +343,7 @@ export class SlotRunner {
         spare?.kill();
         // Both gone (their launchers remove their cgroups) before the worker removes the host's.
         await Promise.all([spare?.exited, sandbox && Promise.race([sandbox.exited, sleep(PREVIOUS_EXIT_WAIT_MS)])]);
-        await registry.setSlotState(config.hostId, this.slot.id, 'dead', jobToken).catch(() => undefined);
+        await registry.slots.setState(config.hostId, this.slot.id, 'dead', jobToken).catch(() => undefined);
       } else void this.replenish(jobToken, next, sandbox ?? undefined);
     }
   }
@@ -353,7 +353,7 @@ export class SlotRunner {
     this.closed = true;
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const { registry, config } = this.deps;
-    if (!this.job) await registry.setSlotState(config.hostId, this.slot.id, 'dead').catch(() => undefined);
+    if (!this.job) await registry.slots.setState(config.hostId, this.slot.id, 'dead').catch(() => undefined);
     if (this.job) {
       await Promise.race([this.job, sleep(graceMs)]);
       if (this.active) {
@@ -369,6 +369,6 @@ export class SlotRunner {
     await warm?.exited; // its launcher removes its cgroup once everything in it has ended
     this.server.closeAllConnections();
     await stopped;
-    await registry.setSlotState(config.hostId, this.slot.id, 'dead').catch(() => undefined);
+    await registry.slots.setState(config.hostId, this.slot.id, 'dead').catch(() => undefined);
   }
 }
