@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ApiKey, RouterConfig } from '@corral/config';
 import { CorralError, openApiDocument, parseExecutionRequest, STATUS_HEADER, type ErrorCode, type Job, type PoolAnswer } from '@corral/contracts';
-import type { Registry } from '@corral/registry';
+import { RegistryUnavailableError, type Registry } from '@corral/registry';
 import type { Logger } from '@corral/service';
 import { KeyRing } from './auth';
 import type { RouterMetrics } from './metrics';
@@ -39,16 +39,6 @@ export function sendError(res: Response, code: ErrorCode, message?: string, head
 
 /** The router's own version, for the OpenAPI document. */
 const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
-
-/** Errors of a Redis that cannot be reached (restarting, gone): the request gets a clear 503. */
-function registryUnreachable(err: unknown): boolean {
-  const e = err as { name?: string; message?: string; code?: string };
-  return (
-    e?.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|enableOfflineQueue/.test(e?.message ?? '') ||
-    e?.code === 'ECONNREFUSED'
-  );
-}
 
 /** body-parser's failures, as catalogue errors. */
 function bodyError(err: { type?: string; status?: number; message?: string }): CorralError | null {
@@ -216,7 +206,7 @@ export function createApp(deps: RouterDeps): express.Express {
       if (!res.headersSent) res.status(known.httpStatus).json(known.toBody());
       return;
     }
-    if (registryUnreachable(err)) {
+    if (err instanceof RegistryUnavailableError) {
       sendError(res, 'unavailable', 'The registry (Redis) cannot be reached; try again shortly.', { 'retry-after': '1' });
       return;
     }
