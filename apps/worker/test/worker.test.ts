@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadWorkerConfig } from '@corral/config';
-import { REQUEST_ID_HEADER, TOKEN_HEADER, WORKER_RUN_PATH, type ExecutionResult, type Lease } from '@corral/contracts';
+import { ERROR_HEADER, REQUEST_ID_HEADER, TOKEN_HEADER, WORKER_RUN_PATH, type ExecutionResult, type Lease } from '@corral/contracts';
 import { freePort, randomLoopbackBase, randomPrefix, startRedisServer, waitFor, type RedisServer } from '@corral/devkit';
 import { Registry } from '@corral/registry';
 import { registryTesting } from '@corral/registry/testing';
@@ -144,6 +144,18 @@ describe('worker with real sandboxes and a real Redis', () => {
     expect((await fetch(`http://${lease.ip}:${lease.port}/elsewhere`)).status).toBe(404);
     expect((await send(lease, { code: 42 })).status).toBe(400);
     expect((await send(lease, { code: 'console.log(7)' })).status).toBe(200);
+  });
+
+  it('names the catalogue code of every error answer in its header', async () => {
+    const lease = await claim();
+    const forged = await send(lease, { code: '1' }, 'forged');
+    expect([forged.status, forged.headers.get(ERROR_HEADER)]).toEqual([403, 'bad_token']);
+    const invalid = await send(lease, { code: 42 });
+    expect([invalid.status, invalid.headers.get(ERROR_HEADER)]).toEqual([400, 'invalid_request']);
+    const elsewhere = await fetch(`http://${lease.ip}:${lease.port}/elsewhere`);
+    expect([elsewhere.status, elsewhere.headers.get(ERROR_HEADER)]).toEqual([404, 'not_found']);
+    const ok = await send(lease, { code: '1' });
+    expect([ok.status, ok.headers.get(ERROR_HEADER)]).toEqual([200, null]);
   });
 
   it('boots a sandbox with the requested heap when it differs from the warm one', async () => {

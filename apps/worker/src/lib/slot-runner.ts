@@ -89,8 +89,7 @@ export class SlotRunner {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.log.error({ err }, 'request failed');
-        if (err instanceof CorralError) sendJson(res, err.httpStatus, err.toBody());
-        else sendError(res, 'internal');
+        sendError(res, err instanceof CorralError ? err : 'internal');
       });
     });
     // Routers keep their connection to the slot between jobs (and close it first).
