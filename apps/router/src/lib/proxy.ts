@@ -72,7 +72,7 @@ const IDLE_CONNECTION_MS = WORKER_KEEP_ALIVE_MS - 10_000;
  * One http-proxy instance for the router; a target per request; the hand-over's outcome as a value.
  * Connections to the slots are kept open between jobs: a new TCP connection per job cost about
  * 1 ms on the job's path. A connection the worker closed just as the router reused it fails like
- * any other; the router then asks the registry whether the job started (see app.ts), so a reused
+ * any other; the router then asks the registry whether the job started (see dispatch.ts), so a reused
  * connection never makes a job run twice.
  */
 export class WorkerProxy {
