@@ -65,8 +65,10 @@ export function keySchema(prefix: string): KeySchema {
     slotPrefix: `${p}:slot:`,
     idle: `${p}:idle`,
     leases: `${p}:leases`,
-    running: (host) => `${p}:running:${host}`,
-    runningPrefix: `${p}:running:`,
+    // `jobs:`, not `running:`: a Redis may still hold `running:<host>` HASHes written by earlier
+    // versions, and a SET under that name would fail with WRONGTYPE.
+    running: (host) => `${p}:jobs:${host}`,
+    runningPrefix: `${p}:jobs:`,
     job: (slotId) => `${p}:job:${slotId}`,
     jobPrefix: `${p}:job:`,
     waiters: `${p}:waiters`,
