@@ -1,5 +1,4 @@
-import type { Registry } from './registry';
-import { registryInternals } from './registry';
+import { registryInternals, type Registry } from './registry';
 
 /**
  * Faults a test brings about on purpose, each one named: what a lost heartbeat, an expired
