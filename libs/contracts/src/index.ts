@@ -8,7 +8,7 @@ export {
   type Job,
 } from './api';
 export { CorralError, ERROR_CATALOGUE, errorBody, isErrorCode, type ErrorBody, type ErrorCode } from './errors';
-export { NAME_PATTERN, REQUEST_ID_HEADER, STATUS_HEADER, TOKEN_HEADER, WORKER_KEEP_ALIVE_MS, WORKER_RUN_PATH } from './protocol';
+export { ERROR_HEADER, NAME_PATTERN, REQUEST_ID_HEADER, STATUS_HEADER, TOKEN_HEADER, WORKER_KEEP_ALIVE_MS, WORKER_RUN_PATH } from './protocol';
 export {
   BACKENDS,
   SLOT_STATES,

@@ -98,7 +98,7 @@ export interface OverheadResult {
   direct: Summary;
   /** The same request through the router (claim, proxy and all). */
   router: Summary;
-  /** The harness's own Registry.claimSlot round trip before each direct request. */
+  /** The harness's own registry.queue.claim round trip before each direct request. */
   claimMs: Summary;
   /** One bare HTTP hop: the same client to an express server in another process that answers at once. */
   hop?: Summary;

@@ -224,7 +224,7 @@ export function overheadSection(r: OverheadResult): Section {
       `The same hello world ${r.requests} times directly to a worker and ${r.requests} times through the router (after ${r.warmup} warm-up ` +
         'requests of each), one at a time, direct and router requests alternating. Before each request the harness waits until every slot ' +
         'is idle again, so that no sandbox boots in the background of either. For a direct request the harness first claims a lease with ' +
-        '`Registry.claimSlot` (not timed, shown apart) and then POSTs to `http://<lease.ip>:<lease.port>/internal/v1/run` with ' +
+        '`registry.queue.claim` (not timed, shown apart) and then POSTs to `http://<lease.ip>:<lease.port>/internal/v1/run` with ' +
         '`x-corral-token`; both clients use keep-alive connections. After each pair the same client POSTs `{}` to `/echo` of the naive ' +
         'server of scenario 1 (express in its own process, answering at once): one bare HTTP hop on this machine. Percentiles over all requests.',
     ],

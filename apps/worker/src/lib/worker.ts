@@ -72,9 +72,9 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
   // The registry's epoch changes only when Redis lost its data: then this worker publishes again
   // what it holds (its slots, their running jobs, their warm sandboxes) instead of taking the
   // empty inventory for netprov's word.
-  let epoch = await registry.epoch();
+  let epoch = await registry.liveness.epoch();
   async function restoreIfLost(): Promise<boolean> {
-    const current = await registry.epoch();
+    const current = await registry.liveness.epoch();
     if (current === epoch) return false;
     epoch = current;
     const byBackend = new Map<string, { id: string; ip: string }[]>();
@@ -83,7 +83,7 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
       list.push({ id: runner.slot.id, ip: runner.slot.ip });
       byBackend.set(runner.slot.backend, list);
     }
-    for (const [backend, slots] of byBackend) await registry.publishInventory(config.hostId, backend as SlotRecord['backend'], slots);
+    for (const [backend, slots] of byBackend) await registry.slots.publish(config.hostId, backend as SlotRecord['backend'], slots);
     await Promise.all([...runners.values()].map((runner) => runner.restore()));
     log.warn({ slots: runners.size }, 'Redis lost its data: published this host’s slots, jobs and warm sandboxes again');
     return true;
@@ -92,7 +92,7 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
   let reconciling: Promise<void> | null = null;
   async function reconcileOnce(): Promise<void> {
     if (await restoreIfLost()) return;
-    const wanted = new Map((await registry.listSlots(config.hostId)).map((s) => [s.id, s]));
+    const wanted = new Map((await registry.slots.list(config.hostId)).map((s) => [s.id, s]));
     const starts: Promise<void>[] = [];
     for (const [id, runner] of runners) {
       const slot = wanted.get(id);
@@ -121,7 +121,7 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
     await reconciling;
   };
 
-  const unsubscribe = await registry.subscribe((event) => {
+  const unsubscribe = await registry.liveness.subscribe((event) => {
     if (event.type === 'inventory' && event.host === config.hostId) {
       reconcile().catch((err: unknown) => log.error({ err }, 'inventory reconcile failed'));
     }
@@ -130,10 +130,10 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
   const initial = reconcile();
   const loop = runLoop(config.inventoryPollMs, stopLoop.signal, reconcile, (err) => log.error({ err }, 'inventory reconcile failed'));
   // Alive as long as this beats; the host's watchdog takes the slots out of service when it stops.
-  const beat = runLoop(HEARTBEAT_EVERY_MS, stopLoop.signal, () => registry.heartbeat(config.hostId, HEARTBEAT_TTL_MS), (err) =>
+  const beat = runLoop(HEARTBEAT_EVERY_MS, stopLoop.signal, () => registry.liveness.heartbeat(config.hostId, HEARTBEAT_TTL_MS), (err) =>
     log.warn({ err: (err as Error).message }, 'heartbeat failed'),
   );
-  registry.onReconnect(() => {
+  registry.liveness.onReconnect(() => {
     log.info('reconnected to Redis');
     reconcile().catch((err: unknown) => log.error({ err }, 'reconcile after reconnect failed'));
   });

@@ -51,7 +51,7 @@ export function execute(ctx: StackContext, body: string = HELLO_BODY): Promise<H
 export async function waitAllIdle(ctx: StackContext, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const pool = await ctx.registry.pool();
+    const pool = await ctx.registry.slots.pool();
     if (pool.idle >= ctx.plan.slots) return;
     if (Date.now() > deadline) throw new Error(`the pool did not become idle within ${timeoutMs} ms (${pool.idle}/${pool.total} idle, ${pool.dead} dead)`);
     await sleep(5);

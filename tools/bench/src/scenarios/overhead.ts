@@ -13,7 +13,7 @@ const CLAIM_TTL_MS = 15_000;
 async function claim(ctx: StackContext): Promise<{ lease: Lease; ms: number }> {
   for (let attempt = 0; attempt < 2000; attempt += 1) {
     const started = performance.now();
-    const lease = await ctx.registry.claimSlot(CLAIM_TTL_MS, 'bench');
+    const lease = await ctx.registry.queue.claim(CLAIM_TTL_MS, 'bench');
     const ms = performance.now() - started;
     if (lease) return { lease, ms };
     await sleep(5);

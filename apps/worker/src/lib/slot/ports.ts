@@ -1,10 +1,12 @@
 import type { KillReason, RunningSandbox, SandboxCgroupFiles } from '@corral/contracts';
 import type { RunRequest, RunResult } from '@corral/sandbox';
 
+import type { SlotReadyOutcome, StartJobOutcome } from '@corral/registry';
+
 /** How a job start went in the registry: only `started` lets the job run. */
-export type StartOutcome = 'started' | 'no_slot' | 'bad_token' | 'token_used';
+export type StartOutcome = StartJobOutcome;
 /** How making the slot idle went: `gone` (left the inventory) and `claimed_by_other` leave it as it is. */
-export type ReadyOutcome = 'idle' | 'assigned' | 'already_idle' | 'gone' | 'claimed_by_other';
+export type ReadyOutcome = SlotReadyOutcome;
 
 /**
  * Every registry write of one slot: the lifecycle owns when each happens, this port how. A fake

@@ -24,8 +24,7 @@ export class SlotServer {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.log.error({ err }, 'request failed');
-        if (err instanceof CorralError) sendJson(res, err.httpStatus, err.toBody());
-        else sendError(res, 'internal');
+        sendError(res, err instanceof CorralError ? err : 'internal');
       });
     });
     // Routers keep their connection to the slot between jobs (and close it first).
