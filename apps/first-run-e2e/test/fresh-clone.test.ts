@@ -112,6 +112,9 @@ itAsRoot('git clone into a 0700 directory, npm ci && npm start without the packa
   for (const key of ['id', 'durationMs', 'cpuMs', 'memoryBytes']) expect(typeof got[key]).toBe(typeof shown[key]);
   const pool = JSON.parse(String(inside(`curl -s http://127.0.0.1:${port}/v1/pool`).stdout)) as PoolAnswer;
   expect(pool).toMatchObject({ total: 2, consistent: true });
+  // Every layer on, as the pool shows it.
+  expect(pool.hosts).toEqual([expect.objectContaining({ id: hostId, jail: expect.objectContaining({ mode: 'required', off: [] }), runtime: expect.stringMatching(/^v24\./) })]);
+  for (const layer of ['uid', 'namespaces', 'cgroups']) expect(pool.hosts[0]!.jail.layers[layer]).not.toMatch(/^off/);
 
   // Ctrl-C, as in a terminal: to the whole foreground group.
   const tree: ProcessId[] = processTree(shell.pid!);

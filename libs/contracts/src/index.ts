@@ -19,6 +19,7 @@ export {
   type PoolAnswer,
   type PoolSnapshot,
   type RunningSandbox,
+  type HostInfo,
   type SandboxCgroupFiles,
   type SlotAddress,
   type SlotRecord,

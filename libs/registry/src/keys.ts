@@ -47,6 +47,10 @@ export interface KeySchema {
   epoch: string;
   /** STRING with a TTL, refreshed by a host's worker while it runs. */
   heartbeat(host: string): string;
+  /** SET of the hosts that published a `hostInfo`. */
+  hosts: string;
+  /** STRING (JSON HostInfo) with the heartbeat's TTL: what a host's worker says of its jail and runtime. */
+  hostInfo(host: string): string;
   /** HASH of counters shared by the services (watchdog kills by reason). */
   stats: string;
   /** ZSET of one API key's requests in flight (request id -> expiry ms). */
@@ -81,6 +85,8 @@ export function keySchema(prefix: string): KeySchema {
     events: `${p}:events`,
     epoch: `${p}:epoch`,
     heartbeat: (host) => `${p}:heartbeat:${host}`,
+    hosts: `${p}:hosts`,
+    hostInfo: (host) => `${p}:hostinfo:${host}`,
     stats: `${p}:stats`,
     keyInFlight: (keyName) => `${p}:key:${keyName}:inflight`,
     keyRate: (keyName, window) => `${p}:key:${keyName}:rate:${window}`,

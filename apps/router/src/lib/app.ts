@@ -59,7 +59,8 @@ export function createApp(deps: RouterDeps): express.Express {
   });
 
   app.get('/v1/pool', authenticate, async (_req, res) => {
-    const answer: PoolAnswer = { ...(await registry.slots.pool()), queued: queue.length };
+    const [pool, hosts] = await Promise.all([registry.slots.pool(), registry.liveness.hosts()]);
+    const answer: PoolAnswer = { ...pool, queued: queue.length, hosts };
     res.json(answer);
   });
 

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import type { WorkerConfig } from '@corral/config';
 import type { SlotRecord } from '@corral/contracts';
 import { Registry } from '@corral/registry';
@@ -16,6 +17,11 @@ export interface WorkerHandle extends Running {
 }
 
 const HEARTBEAT_EVERY_MS = 1000;
+
+/** The sandbox runtime's `node --version` (once, at start-up). */
+function runtimeVersion(nodePath: string): string {
+  return execFileSync(nodePath, ['--version'], { encoding: 'utf8' }).trim();
+}
 const HEARTBEAT_TTL_MS = 5000;
 
 /** Log boot progress every this many sandboxes when many boot together. */
@@ -130,7 +136,12 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
   const initial = reconcile();
   const loop = runLoop(config.inventoryPollMs, stopLoop.signal, reconcile, (err) => log.error({ err }, 'inventory reconcile failed'));
   // Alive as long as this beats; the host's watchdog takes the slots out of service when it stops.
-  const beat = runLoop(HEARTBEAT_EVERY_MS, stopLoop.signal, () => registry.liveness.heartbeat(config.hostId, HEARTBEAT_TTL_MS), (err) =>
+  const hostInfo = {
+    id: config.hostId,
+    jail: { mode: profile.jail.mode, layers: profile.jail.layers, off: [...profile.jail.off] },
+    runtime: runtimeVersion(profile.nodePath),
+  };
+  const beat = runLoop(HEARTBEAT_EVERY_MS, stopLoop.signal, () => registry.liveness.heartbeat(config.hostId, HEARTBEAT_TTL_MS, { ...hostInfo, updatedAt: Date.now() }), (err) =>
     log.warn({ err: (err as Error).message }, 'heartbeat failed'),
   );
   registry.liveness.onReconnect(() => {

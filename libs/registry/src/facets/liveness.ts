@@ -1,3 +1,4 @@
+import type { HostInfo } from '@corral/contracts';
 import { newToken } from '../records';
 import type { FacetDeps } from './deps';
 
@@ -23,9 +24,27 @@ export class Liveness {
     });
   }
 
-  /** A worker says it is alive; the key vanishes `ttlMs` after its last beat. */
-  async heartbeat(host: string, ttlMs: number): Promise<void> {
-    await this.d.connection.run((redis) => redis.set(this.d.keys.heartbeat(host), String(Date.now()), 'PX', ttlMs));
+  /** A worker says it is alive (and, with `info`, what its jail and runtime are); both vanish `ttlMs` after its last beat. */
+  async heartbeat(host: string, ttlMs: number, info?: HostInfo): Promise<void> {
+    const k = this.d.keys;
+    await this.d.connection.run((redis) => {
+      const tx = redis.multi().set(k.heartbeat(host), String(Date.now()), 'PX', ttlMs);
+      if (info) tx.set(k.hostInfo(host), JSON.stringify(info), 'PX', ttlMs).sadd(k.hosts, host);
+      return tx.exec();
+    });
+  }
+
+  /** What every live host said of itself at its last beat, by host id. */
+  async hosts(): Promise<HostInfo[]> {
+    const k = this.d.keys;
+    return this.d.connection.run(async (redis) => {
+      const ids = (await redis.smembers(k.hosts)).sort();
+      if (ids.length === 0) return [];
+      const values = await redis.mget(ids.map((id) => k.hostInfo(id)));
+      const gone = ids.filter((_, i) => values[i] === null);
+      if (gone.length > 0) await redis.srem(k.hosts, ...gone);
+      return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as HostInfo);
+    });
   }
 
   /** Whether a host's worker has beaten recently. */
