@@ -61,19 +61,18 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<number | string>;
 }
 
-/** Starts a service as its own process (as it would be deployed), its output going to `output`. */
-export function startService(
-  name: ServiceName,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  output: 'inherit' | 'ignore' | ((line: string) => void),
-): ServiceProcess {
-  const child = spawnTied(process.execPath, [serviceEntry(name), ...args], {
-    env,
-    stdio: ['ignore', typeof output === 'function' ? 'pipe' : output, typeof output === 'function' ? 'pipe' : output],
-    // A group of its own: Ctrl-C reaches the launcher alone, which stops the services in order.
-    detached: true,
-  });
+export type Output = 'inherit' | 'ignore' | ((line: string) => void);
+
+/**
+ * The one supervisor of the test tooling: starts `argv` as a long-running process in a group of
+ * its own (Ctrl-C reaches the launcher alone, which stops its children in order), tied to this
+ * process's life, each line of its output going to `output`. `stop` sends SIGTERM, then SIGKILL
+ * to its whole group after the grace.
+ */
+export function startProcess(name: string, argv: readonly string[], env: NodeJS.ProcessEnv, output: Output): ServiceProcess {
+  const [command, ...args] = argv as [string, ...string[]];
+  const piped = typeof output === 'function';
+  const child = spawnTied(command, args, { env, stdio: ['ignore', piped ? 'pipe' : output, piped ? 'pipe' : output], detached: true });
   if (typeof output === 'function') {
     for (const stream of [child.stdout, child.stderr]) {
       let rest = '';
@@ -90,6 +89,13 @@ export function startService(
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
     child.once('error', (err) => resolve(err.message));
   });
+  const killGroup = (): void => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL'); // not a group leader after all, or gone
+    }
+  };
   return {
     name,
     child,
@@ -97,13 +103,18 @@ export function startService(
     async stop(graceMs = 15_000) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        const timer = setTimeout(killGroup, graceMs);
         await exited;
         clearTimeout(timer);
       }
       return exited;
     },
   };
+}
+
+/** Starts a corral service as its own process (as it would be deployed), its output going to `output`. */
+export function startService(name: ServiceName, args: readonly string[], env: NodeJS.ProcessEnv, output: Output): ServiceProcess {
+  return startProcess(name, [process.execPath, serviceEntry(name), ...args], env, output);
 }
 
 /** Runs a service to completion (netprov commands); rejects with its output when it fails. */
