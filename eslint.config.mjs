@@ -4,6 +4,9 @@ import nx from '@nx/eslint-plugin';
 const noRedis = { name: 'ioredis', message: 'Only libs/registry talks to Redis.' };
 const noNode = '@corral/client runs in browsers too: no Node.js modules (its tsconfig has no Node.js types either).';
 const noExeca = { name: 'execa', message: 'Processes are spawned by libs/sandbox (sandboxes) and netprov (ip) only.' };
+const noTestHooks = { name: '@corral/registry/testing', message: 'The registry test hooks fault its state on purpose: tests only.' };
+/** Test files, where the registry test hooks may be used. */
+const tests = ['**/*.spec.ts', '**/*.test.ts', '**/test/**'];
 
 export default [
   ...nx.configs['flat/base'],
@@ -35,13 +38,23 @@ export default [
     },
   },
   // Only the registry talks to Redis; only the sandbox lib and netprov spawn processes with execa.
+  // Outside tests, nothing reaches the registry's test hooks either.
   {
     files: ['**/*.ts'],
+    ignores: ['libs/registry/**', 'libs/sandbox/**', 'apps/netprov/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noRedis, noExeca, noTestHooks] }] },
+  },
+  {
+    files: tests,
     ignores: ['libs/registry/**', 'libs/sandbox/**', 'apps/netprov/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [noRedis, noExeca] }] },
   },
   {
     files: ['libs/sandbox/**/*.ts', 'apps/netprov/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noRedis, noTestHooks] }] },
+  },
+  {
+    files: ['libs/sandbox/**/*.spec.ts', 'apps/netprov/**/*.spec.ts', 'apps/netprov/test/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [noRedis] }] },
   },
   {

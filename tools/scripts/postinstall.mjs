@@ -16,7 +16,9 @@ if (!wanted[pkgName]) {
   // already there
 } else {
   console.log(`corral: installing the sandbox runtime ${pkgName}@${wanted[pkgName]} into libs/sandbox/runtime`);
-  // Clean npm_config_* of the outer install (workspace flags and the like) out of the inner one.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_config_')));
+  // Clean npm_config_* of the outer install (workspace flags and the like) out of the inner one,
+  // but keep where packages come from (an offline install stays offline).
+  const KEEP = new Set(['npm_config_offline', 'npm_config_prefer_offline', 'npm_config_cache', 'npm_config_registry', 'npm_config_userconfig']);
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_config_') || KEEP.has(k.toLowerCase())));
   execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: runtimeDir, stdio: 'inherit', env });
 }

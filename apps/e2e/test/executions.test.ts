@@ -25,6 +25,21 @@ describe('executions end to end (real services, Redis and sandboxes)', () => {
     expect(body.memoryBytes).toBeGreaterThan(0);
   });
 
+  it('/v1/pool shows the host, its jail layers and runtime: as root every OS layer on, under the required policy', async () => {
+    const p = await pool(stack.url);
+    expect(p.hosts.map((h) => h.id)).toEqual([stack.hostId]);
+    const [host] = p.hosts;
+    expect(host!.runtime).toMatch(/^v24\./);
+    expect(host!.jail.layers['permission model']).toMatch(/^on/);
+    if (process.getuid?.() === 0) {
+      expect(host!.jail).toMatchObject({ mode: 'required', off: [] });
+      for (const layer of ['uid', 'namespaces', 'cgroups']) expect(host!.jail.layers[layer]).not.toMatch(/^off/);
+    } else {
+      expect(host!.jail.mode).toBe('auto');
+      expect(host!.jail.off).toEqual(expect.arrayContaining(['uid', 'cgroups']));
+    }
+  });
+
   it('echoes stdin and passes args', async () => {
     const echo = await execute(stack.url, { code: 'process.stdin.pipe(process.stdout)', stdin: 'line one\nline two\n' });
     expect(echo.body).toMatchObject({ status: 'ok', stdout: 'line one\nline two\n' });

@@ -1,4 +1,3 @@
-import { prepareCgroups } from '@corral/cgroup';
 import { freePort, randomLoopbackBase, runToEnd, startService, startStack, waitFor, type ServiceProcess, type Stack } from '@corral/devkit';
 import { corral, execute, pool, type Answer } from './helpers';
 
@@ -43,9 +42,6 @@ function clear(answer: Answer<unknown>): boolean {
 afterEach(async () => {
   await Promise.all(extra.splice(0).map((s) => s.stop()));
   await stack?.stop();
-  // A worker killed by a test leaves its host's (empty) cgroup folders behind.
-  const cgroups = stack && process.getuid?.() === 0 ? prepareCgroups(stack.hostId) : null;
-  if (cgroups?.ok) cgroups.release();
   stack = undefined;
 });
 

@@ -1,12 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prepareCgroups } from '@corral/cgroup';
 import { CorralClient, type FetchLike } from '@corral/client';
-import { serviceEntry, type ServiceName } from '@corral/devkit';
+import { hostCgroupFolders, serviceEntry, startProcess, waitFor, type ServiceName, type ServiceProcess } from '@corral/devkit';
 
 /**
  * A small fleet made of network namespaces, and nothing outside them: a "lan" namespace with a
@@ -19,14 +18,10 @@ export interface Host {
   ip: string;
 }
 
-export interface Service {
-  name: string;
+export interface Service extends ServiceProcess {
   host: string;
-  child: ChildProcess;
   /** Parsed JSON log lines so far. */
   logs: Record<string, unknown>[];
-  exited: Promise<number | string>;
-  stop(graceMs?: number): Promise<number | string>;
 }
 
 export function kernelTestsUnavailable(): string | null {
@@ -126,43 +121,15 @@ export class Fleet {
   /** Starts a long-running process inside a host (its own process group; stopped by `destroy`). */
   start(name: string, host: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Service {
     const [command, argv] = this.inside(host, args);
-    const child = spawn(command, argv, {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
     const logs: Record<string, unknown>[] = [];
-    let rest = '';
-    const onData = (chunk: Buffer): void => {
-      const lines = (rest + chunk.toString()).split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) {
-        try {
-          logs.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          logs.push({ msg: line });
-        }
+    const process_ = startProcess(name, [command, ...argv], { ...process.env, ...env }, (line) => {
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: line });
       }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
-    const service: Service = {
-      name,
-      host,
-      child,
-      logs,
-      exited,
-      async stop(graceMs = 10_000) {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), graceMs);
-          await exited;
-          clearTimeout(timer);
-        }
-        return exited;
-      },
-    };
+    });
+    const service: Service = Object.assign(process_, { host, logs });
     this.services.push(service);
     return service;
   }
@@ -181,16 +148,18 @@ export class Fleet {
     return this.start('forwarder', host, [process.execPath, '-e', code, this.socket, String(port)]);
   }
 
-  /** Stops every process (SIGTERM, then SIGKILL of its group) and deletes every namespace and host cgroup folder. */
+  /**
+   * Stops every process (SIGTERM, then SIGKILL of its group) and deletes every namespace; then
+   * checks that the workers of `hostIds`, however they ended, left no cgroup folder behind.
+   */
   async destroy(hostIds: readonly string[] = []): Promise<void> {
     await Promise.all(this.services.map((s) => s.stop(5000)));
-    // A worker stopped the hard way leaves its host's (empty) cgroup folders behind.
-    for (const id of hostIds) {
-      const cgroups = prepareCgroups(id);
-      if (cgroups.ok) cgroups.release();
-    }
     for (const host of this.hosts.values()) spawnSync('ip', ['netns', 'del', host.ns]);
     spawnSync('ip', ['netns', 'del', this.lan]);
     rmSync(this.dir, { recursive: true, force: true });
+    const left = (): string[] => hostIds.flatMap(hostCgroupFolders);
+    await waitFor('the workers’ cgroup folders to be gone', () => left().length === 0, { timeoutMs: 5000 }).catch(() => {
+      throw new Error(`cgroup folders left behind: ${left().join(', ')}`);
+    });
   }
 }

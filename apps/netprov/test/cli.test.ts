@@ -32,10 +32,10 @@ afterEach(async () => {
 describe('netprov command line (loopback backend, real Redis)', () => {
   it('up publishes N slots, idempotently, and reconciles to a new N', async () => {
     expect(await netprov('up', '--count', '4', '--base', '127.77.0.1')).toMatchObject({ code: 0, out: expect.stringContaining('added 4, removed 0') });
-    expect((await registry.listSlots('np1')).map((s) => s.ip)).toEqual(['127.77.0.1', '127.77.0.2', '127.77.0.3', '127.77.0.4']);
+    expect((await registry.slots.list('np1')).map((s) => s.ip)).toEqual(['127.77.0.1', '127.77.0.2', '127.77.0.3', '127.77.0.4']);
     expect((await netprov('up', '--count', '4', '--base', '127.77.0.1')).out).toContain('added 0, removed 0, changed 0');
     expect((await netprov('up', '--count', '2', '--base', '127.77.0.1')).out).toContain('added 0, removed 2');
-    expect(await registry.listSlots('np1')).toHaveLength(2);
+    expect(await registry.slots.list('np1')).toHaveLength(2);
   });
 
   it('ls prints a table and JSON', async () => {
@@ -52,15 +52,15 @@ describe('netprov command line (loopback backend, real Redis)', () => {
     await netprov('up', '--count', '3');
     await netprov('up', '--count', '2', '--host', 'other');
     expect((await netprov('down')).out).toContain('removed 3');
-    expect(await registry.listSlots('np1')).toEqual([]);
-    expect(await registry.listSlots('other')).toHaveLength(2);
+    expect(await registry.slots.list('np1')).toEqual([]);
+    expect(await registry.slots.list('other')).toHaveLength(2);
     expect((await netprov('ls')).out).toContain('has no slots');
   });
 
   it('--dry-run changes nothing', async () => {
     const dry = await netprov('up', '--count', '3', '--base', '127.77.0.1', '--dry-run');
     expect(dry).toMatchObject({ code: 0, out: expect.stringContaining('127.77.0.1 … 127.77.0.3') });
-    expect(await registry.listSlots('np1')).toEqual([]);
+    expect(await registry.slots.list('np1')).toEqual([]);
   });
 
   it.each([
@@ -77,11 +77,11 @@ describe('netprov command line (loopback backend, real Redis)', () => {
     [[], /no command/],
   ])('rejects %j with a clear message, exit 2 and no change', async (args, message) => {
     await netprov('up', '--count', '1');
-    const before = await registry.listSlots();
+    const before = await registry.slots.list();
     const result = await netprov(...args);
     expect(result.code).toBe(2);
     expect(result.err).toMatch(message);
-    expect(await registry.listSlots()).toEqual(before);
+    expect(await registry.slots.list()).toEqual(before);
   });
 
   it('says clearly when Redis is unreachable (exit 1)', async () => {

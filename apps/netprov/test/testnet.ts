@@ -1,7 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, relative } from 'node:path';
 
 /**
  * Network namespaces made by a test, and nothing else: every device, address and process a
@@ -9,6 +10,7 @@ import { join } from 'node:path';
  * with the test's own prefix), and `destroy` removes all of it, also after a failure.
  */
 export const MAIN = join(__dirname, '..', 'dist', 'main.js');
+const REPO = join(__dirname, '..', '..', '..');
 const NETNS_DIR = '/run/netns';
 
 export interface Run {
@@ -78,10 +80,10 @@ export class TestNet {
    */
   netprov(
     args: readonly string[],
-    options: { env?: Record<string, string>; via?: 'exec' | 'nsenter'; wrap?: string[]; killWhen?: RegExp } = {},
+    options: { env?: Record<string, string>; via?: 'exec' | 'nsenter'; stranger?: boolean; killWhen?: RegExp } = {},
   ): Promise<Run> {
     const enter = options.via === 'nsenter' ? ['nsenter', `--net=${NETNS_DIR}/${this.name}`, '--'] : ['ip', 'netns', 'exec', this.name];
-    const argv = [...enter, ...(options.wrap ?? []), process.execPath, MAIN, ...args];
+    const argv = [...enter, ...(options.stranger ? this.asStranger() : [process.execPath, MAIN]), ...args];
     // A process group of its own, so that `killWhen` can crash netprov and its ip at once.
     const child = spawn(argv[0] as string, argv.slice(1), { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
@@ -93,6 +95,25 @@ export class TestNet {
     });
     return new Promise((resolve) => child.once('exit', (code) => resolve({ code: code ?? 1, out, err })));
   }
+
+  /**
+   * netprov as an ordinary user (nobody) would run it. The checkout may lie under a 0700 home
+   * that nobody cannot traverse, so it is bound onto a folder nobody can reach, inside the
+   * private mount namespace that `ip netns exec` gives its command.
+   */
+  private asStranger(): string[] {
+    const view = mkdtempSync(join(tmpdir(), 'corral-view-'));
+    chmodSync(view, 0o755);
+    this.views.add(view);
+    const inRepo = (path: string): string => {
+      const rel = relative(REPO, path);
+      return rel.startsWith('..') || isAbsolute(rel) ? path : join(view, rel);
+    };
+    const script = 'mount --bind "$1" "$2" && cd / && shift 2 && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"';
+    return ['sh', '-c', script, 'stranger', REPO, view, inRepo(process.execPath), inRepo(MAIN)];
+  }
+
+  private readonly views = new Set<string>();
 
   /** Starts a long-running process inside the namespace (killed by `destroy`). */
   start(command: string, args: readonly string[]): ChildProcess {
@@ -113,5 +134,7 @@ export class TestNet {
     );
     for (const ns of this.slotNamespaces()) run('ip', ['netns', 'del', ns]);
     run('ip', ['netns', 'del', this.name]);
+    // rmdir, never a recursive removal: were the bind mount still there, it would be the checkout.
+    for (const view of this.views) rmdirSync(view);
   }
 }

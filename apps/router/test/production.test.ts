@@ -34,15 +34,15 @@ async function slot(i: number, delayMs = 0): Promise<void> {
       setTimeout(() => {
         res.writeHead(200, { 'content-type': 'application/json', 'x-corral-status': 'ok' });
         res.end(JSON.stringify({ status: 'ok' }));
-        void registry.slotReady(host, `${host}:${i}`, String(req.headers['x-corral-token']), 1, workerPort);
+        void registry.slots.ready(host, `${host}:${i}`, String(req.headers['x-corral-token']), 1, workerPort);
       }, delayMs),
     );
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(workerPort, ip, resolve));
-  const slots = (await registry.listSlots(host)).map((s) => ({ id: s.id, ip: s.ip }));
-  await registry.publishInventory(host, 'loopback', [...slots, { id: `${host}:${i}`, ip }]);
-  await registry.slotReady(host, `${host}:${i}`, '', 1, workerPort);
+  const slots = (await registry.slots.list(host)).map((s) => ({ id: s.id, ip: s.ip }));
+  await registry.slots.publish(host, 'loopback', [...slots, { id: `${host}:${i}`, ip }]);
+  await registry.slots.ready(host, `${host}:${i}`, '', 1, workerPort);
 }
 
 function client(key?: string, url = router.url): CorralClient {
@@ -144,7 +144,7 @@ describe('/metrics and /openapi.json', () => {
     await slot(0);
     await post();
     await post();
-    await registry.countKill('cpu_limit');
+    await registry.jobs.countKill('cpu_limit');
     const text = await (await fetch(`${router.url}/metrics`)).text();
     expect(text).toMatch(/^corral_executions_total\{status="ok"\} 2$/m);
     expect(text).toMatch(/^corral_execution_duration_seconds_count\{status="ok"\} 2$/m);

@@ -53,15 +53,15 @@ async function standInWorker(i: number, behaviour: Behaviour): Promise<void> {
 }
 
 /** What a worker does to start a job on slot i: uses up the lease's token. */
-function startJob(i: number, token: string): ReturnType<Registry['startJob']> {
+function startJob(i: number, token: string): ReturnType<Registry['jobs']['start']> {
   const entry = { slotId: `${host}:${i}`, token, pid: 1, pgid: 1, cpuBaseMs: 0, cpuMs: 1000, memoryMb: 64, startedAt: Date.now() };
-  return registry.startJob(host, entry, 60_000);
+  return registry.jobs.start(host, entry, 60_000);
 }
 
 /** Publishes `count` slots and makes them idle; slot i is served only if a stand-in listens there. */
 async function slots(count: number): Promise<void> {
-  await registry.publishInventory(host, 'loopback', Array.from({ length: count }, (_, i) => ({ id: `${host}:${i}`, ip: ip(i) })));
-  for (let i = 0; i < count; i += 1) await registry.slotReady(host, `${host}:${i}`, '', 1, workerPort);
+  await registry.slots.publish(host, 'loopback', Array.from({ length: count }, (_, i) => ({ id: `${host}:${i}`, ip: ip(i) })));
+  for (let i = 0; i < count; i += 1) await registry.slots.ready(host, `${host}:${i}`, '', 1, workerPort);
 }
 
 function client(options: { apiKey?: string; headers?: Record<string, string> } = {}): CorralClient {
@@ -199,7 +199,7 @@ describe('router (real Redis, stand-in workers)', () => {
     const res = await post({ code: '1' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ stdout: 'slot 1\n' });
-    const pool = await registry.pool();
+    const pool = await registry.slots.pool();
     expect(pool.slots.find((s) => s.id === `${host}:0`)?.state).toBe('dead');
   });
 
@@ -211,7 +211,7 @@ describe('router (real Redis, stand-in workers)', () => {
     expect(res.status).toBe(502);
     expect((res.body as ErrorBody).error.code).toBe('worker_failed');
     expect(received).toHaveLength(1);
-    expect((await registry.pool()).slots.find((s) => s.id === `${host}:0`)?.state).toBe('dead');
+    expect((await registry.slots.pool()).slots.find((s) => s.id === `${host}:0`)?.state).toBe('dead');
   });
 
   it('retries elsewhere when the connection fails before the worker started the job (its token unused)', async () => {
@@ -231,7 +231,7 @@ describe('router (real Redis, stand-in workers)', () => {
     await slots(1);
     for (let n = 0; n < 3; n += 1) {
       expect((await post({ code: '1' })).status).toBe(200);
-      await registry.slotReady(host, `${host}:0`, received[n]!.headers[TOKEN_HEADER] as string, 1, workerPort);
+      await registry.slots.ready(host, `${host}:0`, received[n]!.headers[TOKEN_HEADER] as string, 1, workerPort);
     }
     expect(received).toHaveLength(3);
     expect(connections).toHaveLength(1);

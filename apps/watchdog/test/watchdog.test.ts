@@ -4,6 +4,7 @@ import { prepareCgroups, type SandboxCgroup } from '@corral/cgroup';
 import { loadWatchdogConfig } from '@corral/config';
 import { randomPrefix, startRedisServer, waitFor, type RedisServer } from '@corral/devkit';
 import { Registry } from '@corral/registry';
+import { registryTesting } from '@corral/registry/testing';
 import { createLogger } from '@corral/service';
 import { startWatchdog, type WatchdogHandle } from '../src/lib/watchdog';
 
@@ -31,12 +32,12 @@ function ended(child: ChildProcess): Promise<string> {
 /** Registers `pid` as the running job of slot `index`, with the given budgets; returns the token. */
 async function running(index: number, pid: number, cpuMs: number, memoryMb = 512, cgroup?: SandboxCgroup): Promise<string> {
   const id = `${host}:${index}`;
-  await registry.publishInventory(host, 'loopback', [0, 1, 2].map((i) => ({ id: `${host}:${i}`, ip: `127.9.9.${i + 1}` })));
-  await registry.slotReady(host, id, '', pid, 7070);
-  let lease = await registry.claimSlot(60_000, 'test');
-  while (lease && lease.slotId !== id) lease = await registry.claimSlot(60_000, 'test');
+  await registry.slots.publish(host, 'loopback', [0, 1, 2].map((i) => ({ id: `${host}:${i}`, ip: `127.9.9.${i + 1}` })));
+  await registry.slots.ready(host, id, '', pid, 7070);
+  let lease = await registry.queue.claim(60_000, 'test');
+  while (lease && lease.slotId !== id) lease = await registry.queue.claim(60_000, 'test');
   expect(lease?.slotId).toBe(id);
-  await registry.startJob(host, { slotId: id, token: lease!.token, pid, pgid: pid, cpuBaseMs: 0, cpuMs, memoryMb, startedAt: Date.now(), ...(cgroup ? { cgroup } : {}) }, 60_000);
+  await registry.jobs.start(host, { slotId: id, token: lease!.token, pid, pgid: pid, cpuBaseMs: 0, cpuMs, memoryMb, startedAt: Date.now(), ...(cgroup ? { cgroup } : {}) }, 60_000);
   return lease!.token;
 }
 
@@ -67,7 +68,7 @@ describe('watchdog (real Redis, real processes)', () => {
     const started = Date.now();
     expect(await ended(loop)).toBe('SIGKILL');
     expect(Date.now() - started).toBeLessThan(300 + 1000);
-    expect(await registry.killReason(`${host}:0`)).toBe('cpu_limit');
+    expect(await registry.jobs.killReason(`${host}:0`)).toBe('cpu_limit');
   });
 
   it('kills the whole process group of the sandbox', async () => {
@@ -91,7 +92,7 @@ describe('watchdog (real Redis, real processes)', () => {
     const hog = await busyProcess('const keep = []; setInterval(() => keep.push(Buffer.alloc(32 * 1024 * 1024, 1)), 20)');
     await running(1, hog.pid!, 60_000, 16);
     expect(await ended(hog)).toBe('SIGKILL');
-    expect(await registry.killReason(`${host}:1`)).toBe('memory_limit');
+    expect(await registry.jobs.killReason(`${host}:1`)).toBe('memory_limit');
   });
 
   it('leaves alone what is within budget, and what no longer holds the token', async () => {
@@ -100,7 +101,7 @@ describe('watchdog (real Redis, real processes)', () => {
     const busy = await busyProcess('while (true) {}');
     const token = await running(0, busy.pid!, 100);
     // the job "ended" (the slot was released) before the watchdog could act: the kill must not happen
-    await registry.slotReady(host, `${host}:0`, token, busy.pid!, 7070);
+    await registry.slots.ready(host, `${host}:0`, token, busy.pid!, 7070);
     await new Promise((r) => setTimeout(r, 400));
     expect(idle.exitCode).toBeNull();
     expect(idle.signalCode).toBeNull();
@@ -121,41 +122,42 @@ describe('watchdog (real Redis, real processes)', () => {
     await new Promise((r) => setTimeout(r, 100)); // the child is spawned after the move, so it joins too
     await running(0, parent.pid!, 400, 512, cg);
     expect(await ended(parent)).toBe('SIGKILL');
-    expect(await registry.killReason(`${host}:0`)).toBe('cpu_limit');
+    expect(await registry.jobs.killReason(`${host}:0`)).toBe('cpu_limit');
     await waitFor('the cgroup to be empty', () => readFileSync(cg.procsFile, 'latin1').trim() === '');
     cgroups.release();
   });
 
   it('sweeps: a silent worker has its slots taken out of service, a job past its lease is killed', async () => {
-    await registry.heartbeat(host, 60_000); // the worker is alive
+    await registry.liveness.heartbeat(host, 60_000); // the worker is alive
     const stuck = await busyProcess('setInterval(() => {}, 1000)');
     await running(0, stuck.pid!, 60_000);
-    await registry.client.zadd(registry.keys.leases, Date.now() - 1, `${host}:0`); // its lease ran out
+    await registryTesting(registry).expireLease(`${host}:0`); // its lease ran out
     await watchdog.sweep();
     expect(await ended(stuck)).toBe('SIGKILL');
-    expect(await registry.killReason(`${host}:0`)).toBe('timeout');
+    expect(await registry.jobs.killReason(`${host}:0`)).toBe('timeout');
     // The worker falls silent: after two sweeps in a row its slots are out of service.
-    await registry.slotReady(host, `${host}:1`, '', 1, 7070);
-    await registry.client.del(registry.keys.heartbeat(host));
+    await registry.slots.ready(host, `${host}:1`, '', 1, 7070);
+    await registryTesting(registry).dropHeartbeat(host);
     await watchdog.sweep();
-    expect((await registry.pool()).slots.find((s) => s.id === `${host}:1`)?.state).toBe('idle'); // one silent sweep is not enough
+    expect((await registry.slots.pool()).slots.find((s) => s.id === `${host}:1`)?.state).toBe('idle'); // one silent sweep is not enough
     await watchdog.sweep();
-    expect((await registry.pool()).slots.every((s) => s.state === 'dead')).toBe(true);
+    expect((await registry.slots.pool()).slots.every((s) => s.state === 'dead')).toBe(true);
   });
 
   it('does not count a heartbeat lost with Redis data as a silent worker', async () => {
-    await registry.heartbeat(host, 60_000);
-    await registry.publishInventory(host, 'loopback', [{ id: `${host}:1`, ip: '127.9.9.2' }]);
-    await registry.slotReady(host, `${host}:1`, '', 1, 7070);
+    await registry.liveness.heartbeat(host, 60_000);
+    await registry.slots.publish(host, 'loopback', [{ id: `${host}:1`, ip: '127.9.9.2' }]);
+    await registry.slots.ready(host, `${host}:1`, '', 1, 7070);
     await watchdog.sweep();
     // Redis restarted empty: the epoch and the heartbeat are gone (the worker publishes its slots again).
-    await registry.client.del(registry.keys.heartbeat(host), registry.keys.epoch);
+    await registryTesting(registry).dropHeartbeat(host);
+    await registryTesting(registry).dropEpoch();
     await watchdog.sweep();
     await watchdog.sweep();
-    expect((await registry.pool()).slots.find((s) => s.id === `${host}:1`)?.state).toBe('idle');
+    expect((await registry.slots.pool()).slots.find((s) => s.id === `${host}:1`)?.state).toBe('idle');
     // Still silent afterwards: then it is.
     await watchdog.sweep();
-    expect((await registry.pool()).slots.every((s) => s.state === 'dead')).toBe(true);
+    expect((await registry.slots.pool()).slots.every((s) => s.state === 'dead')).toBe(true);
   });
 
   it('survives a sandbox that vanished between the registry read and the sample', async () => {

@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadWorkerConfig } from '@corral/config';
-import { REQUEST_ID_HEADER, TOKEN_HEADER, WORKER_RUN_PATH, type ExecutionResult, type Lease } from '@corral/contracts';
+import { ERROR_HEADER, REQUEST_ID_HEADER, TOKEN_HEADER, WORKER_RUN_PATH, type ExecutionResult, type Lease } from '@corral/contracts';
 import { freePort, randomLoopbackBase, randomPrefix, startRedisServer, waitFor, type RedisServer } from '@corral/devkit';
 import { Registry } from '@corral/registry';
+import { registryTesting } from '@corral/registry/testing';
 import { createLogger } from '@corral/service';
 import { startWorker, type WorkerHandle } from '../src/lib/worker';
 
@@ -17,7 +18,7 @@ function ip(base: string, i: number): string {
 }
 
 async function idleCount(): Promise<number> {
-  return (await registry.pool()).idle;
+  return (await registry.slots.pool()).idle;
 }
 
 async function send(lease: Lease, body: unknown, token = lease.token): Promise<Response> {
@@ -56,7 +57,7 @@ function sandboxesBelow(root: number): number {
 }
 
 async function claim(): Promise<Lease> {
-  return waitFor('an idle slot', () => registry.claimSlot(5000, 'test'));
+  return waitFor('an idle slot', () => registry.queue.claim(5000, 'test'));
 }
 
 beforeAll(async () => {
@@ -65,7 +66,7 @@ beforeAll(async () => {
   const base = randomLoopbackBase();
   const port = await freePort(ip(base, 0));
   registry = await Registry.connect({ url: redis.url, prefix });
-  await registry.publishInventory(host, 'loopback', [0, 1].map((i) => ({ id: `${host}:${i}`, ip: ip(base, i) })));
+  await registry.slots.publish(host, 'loopback', [0, 1].map((i) => ({ id: `${host}:${i}`, ip: ip(base, i) })));
   const config = loadWorkerConfig({
     REDIS_URL: redis.url,
     CORRAL_REDIS_PREFIX: prefix,
@@ -87,7 +88,7 @@ afterAll(async () => {
 describe('worker with real sandboxes and a real Redis', () => {
   it('serves every slot of its host and makes each idle once its sandbox is warm', async () => {
     await waitFor('2 idle slots', async () => (await idleCount()) === 2);
-    const pool = await registry.pool();
+    const pool = await registry.slots.pool();
     expect(pool.slots.every((s) => s.pid! > 0 && s.port! > 0)).toBe(true);
   });
 
@@ -102,11 +103,11 @@ describe('worker with real sandboxes and a real Redis', () => {
 
   it('puts the slot back only with a fresh sandbox, never the used one', async () => {
     await waitFor('2 idle slots', async () => (await idleCount()) === 2);
-    const before = new Map((await registry.pool()).slots.map((s) => [s.id, s.pid]));
+    const before = new Map((await registry.slots.pool()).slots.map((s) => [s.id, s.pid]));
     const lease = await claim();
     await (await send(lease, { code: '1' })).json();
     await waitFor('slot idle again', async () => (await idleCount()) === 2);
-    const after = (await registry.pool()).slots.find((s) => s.id === lease.slotId);
+    const after = (await registry.slots.pool()).slots.find((s) => s.id === lease.slotId);
     expect(after?.pid).not.toBe(before.get(lease.slotId));
   });
 
@@ -145,6 +146,18 @@ describe('worker with real sandboxes and a real Redis', () => {
     expect((await send(lease, { code: 'console.log(7)' })).status).toBe(200);
   });
 
+  it('names the catalogue code of every error answer in its header', async () => {
+    const lease = await claim();
+    const forged = await send(lease, { code: '1' }, 'forged');
+    expect([forged.status, forged.headers.get(ERROR_HEADER)]).toEqual([403, 'bad_token']);
+    const invalid = await send(lease, { code: 42 });
+    expect([invalid.status, invalid.headers.get(ERROR_HEADER)]).toEqual([400, 'invalid_request']);
+    const elsewhere = await fetch(`http://${lease.ip}:${lease.port}/elsewhere`);
+    expect([elsewhere.status, elsewhere.headers.get(ERROR_HEADER)]).toEqual([404, 'not_found']);
+    const ok = await send(lease, { code: '1' });
+    expect([ok.status, ok.headers.get(ERROR_HEADER)]).toEqual([200, null]);
+  });
+
   it('boots a sandbox with the requested heap when it differs from the warm one', async () => {
     const lease = await claim();
     const res = await send(lease, { code: 'const a=[];for(;;)a.push(new Array(1e5).fill(1))', memoryMb: 32 });
@@ -163,8 +176,8 @@ describe('worker with real sandboxes and a real Redis', () => {
   it('puts a slot back that was taken out of service while it still serves it (a missed heartbeat)', async () => {
     await waitFor('2 idle slots', async () => (await idleCount()) === 2);
     // What the watchdog does when the heartbeat expired: every slot of the host goes dead.
-    await registry.client.del(registry.keys.heartbeat(host));
-    expect(await registry.markHostDead(host)).toBe(2);
+    await registryTesting(registry).dropHeartbeat(host);
+    expect(await registry.liveness.markHostDead(host)).toBe(2);
     await waitFor('2 idle slots again', async () => (await idleCount()) === 2, { timeoutMs: 5000 });
     const lease = await claim();
     const result = (await (await send(lease, { code: 'console.log(6 * 7)' })).json()) as ExecutionResult;
@@ -173,10 +186,10 @@ describe('worker with real sandboxes and a real Redis', () => {
 
   it('follows the inventory: a removed slot stops being served', async () => {
     await waitFor('2 idle slots', async () => (await idleCount()) === 2);
-    const slots = await registry.listSlots(host);
-    await registry.publishInventory(host, 'loopback', [{ id: slots[0]!.id, ip: slots[0]!.ip }]);
+    const slots = await registry.slots.list(host);
+    await registry.slots.publish(host, 'loopback', [{ id: slots[0]!.id, ip: slots[0]!.ip }]);
     await waitFor('one runner', () => worker.slots.size === 1);
-    await registry.publishInventory(host, 'loopback', slots.map((s) => ({ id: s.id, ip: s.ip })));
+    await registry.slots.publish(host, 'loopback', slots.map((s) => ({ id: s.id, ip: s.ip })));
     await waitFor('2 idle slots again', async () => (await idleCount()) === 2, { timeoutMs: 10_000 });
   });
 });
@@ -187,7 +200,7 @@ describe('worker shutdown', () => {
     const base = randomLoopbackBase();
     const own = await Registry.connect({ url: redis.url, prefix });
     try {
-      await own.publishInventory('w2', 'loopback', [{ id: 'w2:0', ip: ip(base, 0) }]);
+      await own.slots.publish('w2', 'loopback', [{ id: 'w2:0', ip: ip(base, 0) }]);
       const config = loadWorkerConfig({
         REDIS_URL: redis.url,
         CORRAL_REDIS_PREFIX: prefix,
@@ -196,7 +209,7 @@ describe('worker shutdown', () => {
         CORRAL_SHUTDOWN_GRACE_MS: '2000',
       });
       const second = await startWorker(config, createLogger('worker', 'silent'));
-      const lease = await waitFor('an idle slot', () => own.claimSlot(5000, 'test'));
+      const lease = await waitFor('an idle slot', () => own.queue.claim(5000, 'test'));
       // 60 ms: past the moment the next sandbox starts booting, and over before it is ready.
       const res = await fetch(`http://${lease.ip}:${lease.port}${WORKER_RUN_PATH}`, {
         method: 'POST',
@@ -205,7 +218,7 @@ describe('worker shutdown', () => {
       });
       expect(((await res.json()) as ExecutionResult).status).toBe('ok');
       await second.close();
-      expect((await own.pool()).slots.map((s) => s.state)).toEqual(['dead']);
+      expect((await own.slots.pool()).slots.map((s) => s.state)).toEqual(['dead']);
     } finally {
       await own.close();
     }

@@ -25,6 +25,8 @@ export type CgroupHost =
       sweep(isStale?: (name: string) => boolean): number;
       /** Removes this host's cgroup folders that hold no process; what is still in use stays. */
       release(): void;
+      /** This host's folders, and the folders above them that other hosts share. */
+      folders: { own: readonly string[]; shared: readonly string[] };
     }
   | { ok: false; reason: string };
 
@@ -197,6 +199,7 @@ function prepareV1(hostId: string): CgroupHost {
       ];
     },
     sweep: (isStale) => Object.values(bases).reduce((n, base) => n + removeTree(base, isStale), 0),
+    folders: { own: Object.values(bases), shared: Object.values(bases).map((base) => join(base, '..')) },
     release() {
       for (const base of Object.values(bases)) removeUpwards(base, [base, join(base, '..')]);
     },
@@ -239,6 +242,7 @@ function prepareV2(hostId: string): CgroupHost {
       ];
     },
     sweep: (isStale) => removeTree(base, isStale),
+    folders: { own: [base], shared: [corral] },
     release() {
       removeUpwards(base, [base, corral]);
     },

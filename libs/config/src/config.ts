@@ -55,8 +55,14 @@ export interface WorkerConfig extends CommonConfig {
   /** How often the worker re-reads its slot inventory (it also reacts to netprov's events). */
   inventoryPollMs: number;
   shutdownGraceMs: number;
-  /** The OS layers around sandboxes: auto (every layer this host allows) or off (permission model, env and rlimits only). */
-  sandboxJail: 'auto' | 'off';
+  /**
+   * The OS layers around sandboxes: `auto` (every layer this host allows, saying which are off),
+   * `required` (refuse to start unless every layer root can have is on), `off` (permission
+   * model, environment and rlimits only). Default: `required` as root, `auto` otherwise.
+   */
+  sandboxJail: 'auto' | 'required' | 'off';
+  /** Where the files sandboxes must read are staged when their own paths are out of a sandbox uid's reach. */
+  stageDir: string;
   /** bubblewrap binary; unset: `bwrap` on PATH. */
   bwrapPath: string | undefined;
   /** Sandboxes of slot i run as uid/gid uidBase + i (when the worker is root). */
@@ -209,7 +215,9 @@ export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
     bootConcurrency: r.int('CORRAL_BOOT_CONCURRENCY', 4, { min: 1, max: 256 }),
     inventoryPollMs: r.int('CORRAL_INVENTORY_POLL_MS', 5000, { min: 100 }),
     shutdownGraceMs: r.int('CORRAL_SHUTDOWN_GRACE_MS', 30_000, { min: 0 }),
-    sandboxJail: r.oneOf('CORRAL_SANDBOX_JAIL', ['auto', 'off'] as const, 'auto'),
+    // As root every layer is possible, so a missing one is a fault to stop at, not to run around.
+    sandboxJail: r.oneOf('CORRAL_SANDBOX_JAIL', ['auto', 'required', 'off'] as const, process.getuid?.() === 0 ? 'required' : 'auto'),
+    stageDir: r.string('CORRAL_STAGE_DIR', '/var/lib/corral/stage', /^\/.+/),
     bwrapPath: r.optionalString('CORRAL_BWRAP'),
     sandboxUidBase: r.int('CORRAL_SANDBOX_UID_BASE', 200_000, { min: 1000, max: 4_000_000_000 }),
     cgroups: r.oneOf('CORRAL_CGROUPS', ['auto', 'off'] as const, 'auto'),

@@ -9,7 +9,7 @@ export {
 } from './api';
 export { CorralError, ERROR_CATALOGUE, errorBody, isErrorCode, type ErrorBody, type ErrorCode } from './errors';
 export type { HealthAnswer, ReadyAnswer } from './probes';
-export { NAME_PATTERN, REQUEST_ID_HEADER, STATUS_HEADER, TOKEN_HEADER, WORKER_KEEP_ALIVE_MS, WORKER_RUN_PATH } from './protocol';
+export { ERROR_HEADER, NAME_PATTERN, REQUEST_ID_HEADER, STATUS_HEADER, TOKEN_HEADER, WORKER_KEEP_ALIVE_MS, WORKER_RUN_PATH } from './protocol';
 export {
   BACKENDS,
   SLOT_STATES,
@@ -20,6 +20,7 @@ export {
   type PoolAnswer,
   type PoolSnapshot,
   type RunningSandbox,
+  type HostInfo,
   type SandboxCgroupFiles,
   type SlotAddress,
   type SlotRecord,

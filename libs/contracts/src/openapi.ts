@@ -112,6 +112,26 @@ export function openApiDocument(limits: ExecutionLimits, options: { version: str
             consistent: { type: 'boolean' },
             problems: { type: 'array', items: { type: 'string' } },
             slots: { type: 'array', items: { type: 'object' } },
+            hosts: {
+              type: 'array',
+              description: 'Each live worker host: its jail policy, one line per layer (on, or off and why), and its sandbox runtime.',
+              items: {
+                type: 'object',
+                properties: {
+                  id: { type: 'string' },
+                  jail: {
+                    type: 'object',
+                    properties: {
+                      mode: { type: 'string', enum: ['auto', 'required', 'off'] },
+                      layers: { type: 'object', additionalProperties: { type: 'string' } },
+                      off: { type: 'array', items: { type: 'string' } },
+                    },
+                  },
+                  runtime: { type: 'string' },
+                  updatedAt: { type: 'integer' },
+                },
+              },
+            },
           },
         },
       },

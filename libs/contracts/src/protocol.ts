@@ -11,5 +11,10 @@ export const TOKEN_HEADER = 'x-corral-token';
 export const REQUEST_ID_HEADER = 'x-corral-request-id';
 /** A worker's answer carries the execution status here, so the router can count it unparsed. */
 export const STATUS_HEADER = 'x-corral-status';
+/**
+ * Every error answer of a worker names its catalogue code here (bad_token, slot_busy…), so the
+ * router tells a job that never started from an answer to it without guessing from the status.
+ */
+export const ERROR_HEADER = 'x-corral-error';
 /** Host ids and key prefixes: what may appear inside a Redis key or an interface name. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;

@@ -85,8 +85,18 @@ export interface PoolSnapshot extends PoolCounts {
   problems: string[];
 }
 
-/** What a router answers to GET /v1/pool: the registry's snapshot and that router's queue length. */
-export type PoolAnswer = PoolSnapshot & { queued: number };
+/** What a worker host tells about itself while it runs: its jail and its runtime. */
+export interface HostInfo {
+  id: string;
+  /** The jail policy and what it gave: one line per layer, on or off and why. */
+  jail: { mode: 'auto' | 'required' | 'off'; layers: Record<string, string>; off: string[] };
+  /** The sandbox runtime's version (`node --version`). */
+  runtime: string;
+  updatedAt: number;
+}
+
+/** What a router answers to GET /v1/pool: the registry's snapshot, the worker hosts, and that router's queue length. */
+export type PoolAnswer = PoolSnapshot & { queued: number; hosts: HostInfo[] };
 
 /** Slot ids are `<host>:<index>`; the index orders slots within a host. */
 export function slotId(host: string, index: number): string {

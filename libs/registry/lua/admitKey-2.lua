@@ -7,14 +7,14 @@
   ARGV[1] now (ms)   ARGV[2] requests allowed per window   ARGV[3] window (ms)
   ARGV[4] requests allowed in flight   ARGV[5] request id   ARGV[6] how long an entry counts (ms)
 
-  Returns {1, 0} admitted; {-1, ms until the window ends} over rate; {-2, 0} over concurrency.
+  Returns {OK} admitted; {OVER_RATE, ms until the window ends}; {OVER_CONCURRENCY}.
 ]]
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return {-2, 0} end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return {REPLY.OVER_CONCURRENCY} end
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-if count > tonumber(ARGV[2]) then return {-1, redis.call('PTTL', KEYS[1])} end
+if count > tonumber(ARGV[2]) then return {REPLY.OVER_RATE, redis.call('PTTL', KEYS[1])} end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[6]), ARGV[5])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
-return {1, 0}
+return {REPLY.OK}

@@ -3,17 +3,12 @@
   If a slot was assigned meanwhile, the assignment is returned so that the router can use it
   or give it back (releaseClaim); it is never left claimed for nobody.
 
-  KEYS[1] waiters   KEYS[2] tickets   KEYS[3] the ticket's assigned key
+  KEYS[1] waiters   KEYS[2] the ticket   KEYS[3] the ticket's assigned lease
   ARGV[1] ticket
 
-  Returns {'claimed', slot, ip, port, host, token} or {'cancelled'}.
+  Returns the lease {CLAIMED, field, value, …} or {CANCELLED}.
 ]]
+--- @include "assignment"
 redis.call('LREM', KEYS[1], 1, ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-local value = redis.call('GET', KEYS[3])
-if value then
-  redis.call('DEL', KEYS[3])
-  local id, ip, port, host, token = string.match(value, '^(%S+) (%S+) (%S+) (%S+) (%S+)$')
-  return {'claimed', id, ip, port, host, token}
-end
-return {'cancelled'}
+redis.call('DEL', KEYS[2])
+return takeAssigned(KEYS[3]) or {REPLY.CANCELLED}

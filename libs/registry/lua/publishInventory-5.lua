@@ -6,24 +6,26 @@
   KEYS[1] slots           SET of every slot id
   KEYS[2] host slots      SET of this host's slot ids
   KEYS[3] leases          ZSET slot id -> lease expiry (ms)
-  KEYS[4] host running    HASH slot id -> running sandbox (JSON)
+  KEYS[4] host running    SET of this host's slot ids running a job
   KEYS[5] idle            LIST of idle slot ids
   ARGV[1] slot key prefix   ARGV[2] host   ARGV[3] backend   ARGV[4] now (ms)   ARGV[5] events channel
-  ARGV[6..] triples: slot id, ip, network namespace path ('' when none)
+  ARGV[6] job key prefix
+  ARGV[7..] triples: slot id, ip, network namespace path ('' when none)
 
-  Returns {added, removed, changed}.
+  Returns {OK, added, removed, changed}.
 ]]
-local prefix, host, backend, now, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+--- @include "jobs"
+local prefix, host, backend, now, channel, jobPrefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local wanted = {}
 local added, removed, changed = 0, 0, 0
 
 local function outOfService(id)
   redis.call('ZREM', KEYS[3], id)
-  redis.call('HDEL', KEYS[4], id)
+  dropJob(KEYS[4], jobPrefix .. id, id)
   redis.call('LREM', KEYS[5], 0, id)
 end
 
-for i = 6, #ARGV, 3 do
+for i = 7, #ARGV, 3 do
   local id, ip, netns = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   wanted[id] = true
   local key = prefix .. id
@@ -54,4 +56,4 @@ end
 if added + removed + changed > 0 then
   redis.call('PUBLISH', channel, 'inventory ' .. host)
 end
-return {added, removed, changed}
+return {REPLY.OK, added, removed, changed}

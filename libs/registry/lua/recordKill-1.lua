@@ -6,9 +6,11 @@
   ARGV[1] token
   ARGV[2] reason
 
-  Returns 1 recorded; 0 the job is no longer running under this token.
+  Returns OK recorded; NOT_HOLDER the slot is not busy under this token; NOT_STARTED its job has
+  not started yet.
 ]]
 local f = redis.call('HMGET', KEYS[1], 'state', 'phase', 'token')
-if f[1] ~= 'busy' or f[2] ~= 'running' or f[3] ~= ARGV[1] then return 0 end
+if f[1] ~= 'busy' or f[3] ~= ARGV[1] then return REPLY.NOT_HOLDER end
+if f[2] ~= 'running' then return REPLY.NOT_STARTED end
 redis.call('HSET', KEYS[1], 'killReason', ARGV[2])
-return 1
+return REPLY.OK

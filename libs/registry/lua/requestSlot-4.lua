@@ -5,30 +5,30 @@
   request's own ticket got one the lease is returned at once, else its router hears
   "assigned <ticket>" on its channel when a slot frees up.
 
-  KEYS[1] idle   KEYS[2] leases   KEYS[3] waiters   KEYS[4] tickets
-  ARGV[1] slot key prefix      ARGV[2] running key prefix
-  ARGV[3] assigned key prefix  ARGV[4] router channel prefix
-  ARGV[5] now (ms)   ARGV[6] claim TTL (ms)   ARGV[7] ticket   ARGV[8] deadline (ms)
-  ARGV[9] router id  ARGV[10] token           ARGV[11] request id
+  KEYS[1] idle   KEYS[2] leases   KEYS[3] waiters   KEYS[4] the ticket
+  ARGV[1] slot key prefix      ARGV[2] running key prefix   ARGV[3] job key prefix
+  ARGV[4] ticket key prefix    ARGV[5] assigned key prefix  ARGV[6] router channel prefix
+  ARGV[7] now (ms)   ARGV[8] claim TTL (ms)   ARGV[9] ticket   ARGV[10] deadline (ms)
+  ARGV[11] router id  ARGV[12] token          ARGV[13] request id
 
-  Returns {'claimed', slot, ip, port, host} or {'queued'}.
+  Returns the lease {CLAIMED, field, value, …} or {QUEUED}.
 ]]
 --- @include "dispatch"
-local Q = { idle = KEYS[1], leases = KEYS[2], waiters = KEYS[3], tickets = KEYS[4],
-  slotPrefix = ARGV[1], assignedPrefix = ARGV[3], routerPrefix = ARGV[4], now = tonumber(ARGV[5]) }
-local ttl, ticket = tonumber(ARGV[6]), ARGV[7]
-reclaimExpired(Q, ARGV[2])
+local Q = { idle = KEYS[1], leases = KEYS[2], waiters = KEYS[3], slotPrefix = ARGV[1], runningPrefix = ARGV[2],
+  jobPrefix = ARGV[3], ticketPrefix = ARGV[4], assignedPrefix = ARGV[5], routerPrefix = ARGV[6], now = tonumber(ARGV[7]) }
+local ttl, ticket, token = tonumber(ARGV[8]), ARGV[9], ARGV[12]
+reclaimExpired(Q)
 
 if redis.call('LLEN', Q.waiters) == 0 then
   local id = popIdle(Q)
   if id then
-    local ip, port, host = claim(Q, id, ARGV[10], ARGV[11], ttl)
-    return {'claimed', id, ip, port, host}
+    local ip, port, host = claim(Q, id, token, ARGV[13], ttl)
+    return leaseReply(id, ip, port, host, token)
   end
 end
 
 redis.call('RPUSH', Q.waiters, ticket)
-redis.call('HSET', Q.tickets, ticket, ARGV[8] .. ' ' .. ARGV[9] .. ' ' .. ARGV[10] .. ' ' .. ARGV[11] .. ' ' .. ARGV[6])
+redis.call('HSET', KEYS[4], 'deadline', ARGV[10], 'router', ARGV[11], 'token', token, 'requestId', ARGV[13], 'claimTtlMs', ARGV[8])
 while true do
   local id = popIdle(Q)
   if not id then break end
@@ -40,11 +40,4 @@ while true do
   assign(Q, id, t)
 end
 
-local mine = Q.assignedPrefix .. ticket
-local value = redis.call('GET', mine)
-if value then
-  redis.call('DEL', mine)
-  local id, ip, port, host = string.match(value, '^(%S+) (%S+) (%S+) (%S+)')
-  return {'claimed', id, ip, port, host}
-end
-return {'queued'}
+return takeAssigned(Q.assignedPrefix .. ticket) or {REPLY.QUEUED}

@@ -4,6 +4,8 @@
  * multi-key Lua scripts stay valid there.
  */
 export interface KeySchema {
+  /** A KEYS/SCAN pattern that matches every key of this prefix (and no other). */
+  prefixPattern: string;
   /** SET of every slot id. */
   slots: string;
   /** SET of one host's slot ids. */
@@ -16,26 +18,39 @@ export interface KeySchema {
   idle: string;
   /** ZSET slot id -> lease expiry in ms. */
   leases: string;
-  /** HASH slot id -> running sandbox (JSON), one per host, read by that host's watchdog. */
+  /** SET of the slot ids running a job on one host, read by that host's watchdog. */
   running(host: string): string;
   /** What `running(host)` starts with. */
   runningPrefix: string;
+  /**
+   * HASH of the job running on a slot, as the watchdog sees it: the fields of RunningSandbox
+   * (`cgroup`, when there is one, as JSON). It exists exactly while the slot is in `running(host)`.
+   */
+  job(slotId: string): string;
+  /** What `job(slotId)` starts with. */
+  jobPrefix: string;
   /** LIST of waiting tickets, oldest first: the queue shared by every router. */
   waiters: string;
-  /** HASH ticket -> "deadline router token requestId claimTtl". */
-  tickets: string;
-  /** STRING (with a TTL) holding the slot assigned to a ticket until its router takes it. */
+  /** HASH of one waiting ticket: deadline, router, token, requestId, claimTtlMs. */
+  ticket(ticket: string): string;
+  /** What `ticket(ticket)` starts with. */
+  ticketPrefix: string;
+  /** HASH (with a TTL) of the lease assigned to a ticket until its router takes it: slotId, ip, port, host, token. */
   assigned(ticket: string): string;
   assignedPrefix: string;
   /** Pub/sub channel of one router: "assigned <ticket>". */
   routerChannel(router: string): string;
   routerChannelPrefix: string;
-  /** Pub/sub channel: "inventory <host>" events. */
+  /** Pub/sub channel: "inventory <host>" and "running <host>" events. */
   events: string;
   /** STRING: a random value written once; when it is gone, Redis lost its data. */
   epoch: string;
   /** STRING with a TTL, refreshed by a host's worker while it runs. */
   heartbeat(host: string): string;
+  /** SET of the hosts that published a `hostInfo`. */
+  hosts: string;
+  /** STRING (JSON HostInfo) with the heartbeat's TTL: what a host's worker says of its jail and runtime. */
+  hostInfo(host: string): string;
   /** HASH of counters shared by the services (watchdog kills by reason). */
   stats: string;
   /** ZSET of one API key's requests in flight (request id -> expiry ms). */
@@ -47,16 +62,22 @@ export interface KeySchema {
 export function keySchema(prefix: string): KeySchema {
   const p = `{${prefix}}`;
   return {
+    prefixPattern: `${p}:*`,
     slots: `${p}:slots`,
     hostSlots: (host) => `${p}:host:${host}:slots`,
     slot: (id) => `${p}:slot:${id}`,
     slotPrefix: `${p}:slot:`,
     idle: `${p}:idle`,
     leases: `${p}:leases`,
-    running: (host) => `${p}:running:${host}`,
-    runningPrefix: `${p}:running:`,
+    // `jobs:`, not `running:`: a Redis may still hold `running:<host>` HASHes written by earlier
+    // versions, and a SET under that name would fail with WRONGTYPE.
+    running: (host) => `${p}:jobs:${host}`,
+    runningPrefix: `${p}:jobs:`,
+    job: (slotId) => `${p}:job:${slotId}`,
+    jobPrefix: `${p}:job:`,
     waiters: `${p}:waiters`,
-    tickets: `${p}:tickets`,
+    ticket: (ticket) => `${p}:ticket:${ticket}`,
+    ticketPrefix: `${p}:ticket:`,
     assigned: (ticket) => `${p}:assigned:${ticket}`,
     assignedPrefix: `${p}:assigned:`,
     routerChannel: (router) => `${p}:router:${router}`,
@@ -64,6 +85,8 @@ export function keySchema(prefix: string): KeySchema {
     events: `${p}:events`,
     epoch: `${p}:epoch`,
     heartbeat: (host) => `${p}:heartbeat:${host}`,
+    hosts: `${p}:hosts`,
+    hostInfo: (host) => `${p}:hostinfo:${host}`,
     stats: `${p}:stats`,
     keyInFlight: (keyName) => `${p}:key:${keyName}:inflight`,
     keyRate: (keyName, window) => `${p}:key:${keyName}:rate:${window}`,

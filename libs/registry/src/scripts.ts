@@ -1,9 +1,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type Redis from 'ioredis';
+import type { Connection } from './connection';
+import { luaPreamble } from './reply-codes';
 
 /** The folder of Lua scripts, the same from src/ (tests) and dist/ (services). */
-const LUA_DIR = join(__dirname, '..', 'lua');
+export const LUA_DIR = join(__dirname, '..', 'lua');
 
 export type ScriptName =
   | 'publishInventory'
@@ -11,6 +12,7 @@ export type ScriptName =
   | 'takeAssignment'
   | 'cancelTicket'
   | 'startJob'
+  | 'listJobs'
   | 'releaseSlot'
   | 'setSlotState'
   | 'releaseClaim'
@@ -19,10 +21,28 @@ export type ScriptName =
   | 'restoreJob'
   | 'markHostDead';
 
-/** Replaces each `--- @include "name"` line with lua/includes/name.lua (shared functions). */
-export function withIncludes(source: string, dir = LUA_DIR): string {
-  return source.replace(/^--- @include "([\w-]+)"$/gm, (_line, name: string) => readFileSync(join(dir, 'includes', `${name}.lua`), 'utf8'));
+const INCLUDE = /^--- @include "([\w-]+)"$/gm;
+
+/**
+ * Replaces each `--- @include "name"` line with lua/includes/name.lua (shared functions), the
+ * includes of an include first; each include is inlined once, where it is first asked for, so
+ * an include may name what it needs without defining a function twice.
+ */
+export function withIncludes(source: string, dir = LUA_DIR, seen = new Set<string>()): string {
+  return source.replace(INCLUDE, (_line, name: string) => {
+    if (seen.has(name)) return '';
+    seen.add(name);
+    return withIncludes(readFileSync(join(dir, 'includes', `${name}.lua`), 'utf8'), dir, seen);
+  });
 }
+
+/** A script as sent to Redis: the REPLY table, then the file with its includes. */
+export function scriptSource(file: string, dir = LUA_DIR): string {
+  return luaPreamble() + withIncludes(readFileSync(join(dir, file), 'utf8'), dir);
+}
+
+/** Calls one script with its keys and args; its reply is read by the script's wrapper (script-wrappers.ts). */
+export type ScriptCaller = (name: ScriptName, keys: string[], args: (string | number)[]) => Promise<unknown>;
 
 type ScriptFn = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
 
@@ -31,20 +51,19 @@ type ScriptFn = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
  * sends EVALSHA and falls back to EVAL), and returns a caller that takes keys and args apart.
  * Every script is registered at connect: none is loaded or read on a request's path.
  */
-export function defineScripts(redis: Redis): (name: ScriptName, keys: string[], args: (string | number)[]) => Promise<unknown> {
+export function defineScripts(connection: Connection): ScriptCaller {
   const counts = new Map<string, number>();
   for (const file of readdirSync(LUA_DIR)) {
     const match = /^(\w+)-(\d+)\.lua$/.exec(file);
     if (!match) continue;
     const [, name, keys] = match as unknown as [string, string, string];
-    redis.defineCommand(name, { numberOfKeys: Number(keys), lua: withIncludes(readFileSync(join(LUA_DIR, file), 'utf8')) });
+    connection.define(name, Number(keys), scriptSource(file));
     counts.set(name, Number(keys));
   }
   return (name, keys, args) => {
     if (counts.get(name) !== keys.length) {
       throw new Error(`script ${name} takes ${counts.get(name)} keys, got ${keys.length}`);
     }
-    const fn = (redis as unknown as Record<string, ScriptFn>)[name] as ScriptFn;
-    return fn.call(redis, ...keys, ...args);
+    return connection.run((redis) => ((redis as unknown as Record<string, ScriptFn>)[name] as ScriptFn).call(redis, ...keys, ...args));
   };
 }

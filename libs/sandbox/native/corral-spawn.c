@@ -73,6 +73,19 @@ static ssize_t read_file(const char *path, char *buf, size_t size) {
   return n;
 }
 
+/* mkdir -p: a host folder removed by a janitor just before this sandbox is made again (cgroup v1
+   folders need nothing but their existence). */
+static int make_dirs(const char *dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s", dir);
+  for (char *slash = path + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
+    *slash = '\0';
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
+    *slash = '/';
+  }
+  return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 /* Kills every process still in a cgroup, then removes it (retrying while they die). */
 static void remove_cgroup(const char *dir) {
   char path[4096], buf[4096];
@@ -224,7 +237,7 @@ int main(int argc, char **argv) {
 
   /* The sandbox's cgroups exist, with their limits, before it does. */
   for (int c = 0; c < ncgroups; c++) {
-    if (mkdir(cgroups[c], 0755) != 0 && errno != EEXIST) {
+    if (make_dirs(cgroups[c]) != 0) {
       fprintf(stderr, "corral-spawn: mkdir %s: %s\n", cgroups[c], strerror(errno));
       return 74;
     }

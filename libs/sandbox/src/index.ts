@@ -1,3 +1,18 @@
-export { bwrapArgs, JAILED_BOOTSTRAP, JAILED_NODE, prepareJail, sharedLibraries, type JailRequest, type JailSpec, type PreparedJail } from './jail';
-export { BOOTSTRAP_PATH, PINNED_RUNTIME_PATH, resolveSandboxNode, resolveSpawnHelper, SPAWN_HELPER_PATH } from './paths';
+export {
+  assertRequired,
+  bwrapArgs,
+  JailRequirementError,
+  JAILED_BOOTSTRAP,
+  JAILED_NODE,
+  OS_LAYERS,
+  prepareJail,
+  sharedLibraries,
+  type JailMode,
+  type JailRequest,
+  type JailSpec,
+  type PreparedJail,
+} from './jail';
+export { BOOTSTRAP_PATH, JANITOR_PATH, PINNED_RUNTIME_PATH, resolveJanitor, resolveSandboxNode, resolveSpawnHelper, SPAWN_HELPER_PATH } from './paths';
+export { stageForSandboxes, sweepStaging, unreachableBecause, type StagedFile, type Staging } from './stage';
 export { Sandbox, type RunRequest, type RunResult, type SandboxExit, type SandboxOptions } from './sandbox';
+export { BASE_RLIMITS, BOOT_NICE, sandboxProfile, type SandboxProfile, type SandboxProfileSettings, type SandboxRequest } from './profile';

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prepareJail, type JailSpec } from './jail';
-import { BOOTSTRAP_PATH, resolveSandboxNode, resolveSpawnHelper } from './paths';
+import { loadWorkerConfig } from '@corral/config';
+import type { JailSpec } from './jail';
+import { sandboxProfile } from './profile';
 import { Sandbox } from './sandbox';
 
 /**
@@ -15,17 +16,9 @@ const root = process.getuid?.() === 0;
 const describeAsRoot = root ? describe : describe.skip;
 if (!root) console.warn('jail.spec: skipped, the OS layers need root (CI runs as root)');
 
-const jail = prepareJail({
-  mode: 'auto',
-  hostId: `jailspec-${process.pid}`,
-  nodePath: resolveSandboxNode(),
-  bootstrapPath: BOOTSTRAP_PATH,
-  uidBase: 200_000,
-  useCgroups: root,
-  pidsMax: 32,
-  tmpMb: 1,
-  nprocMax: 64,
-});
+const profile = sandboxProfile(
+  loadWorkerConfig({ CORRAL_HOST_ID: `jailspec-${process.pid}`, CORRAL_SANDBOX_JAIL: 'auto', CORRAL_SANDBOX_PIDS: '32', CORRAL_SANDBOX_TMP_MB: '1' }),
+);
 let cwd: string;
 let sequence = 0;
 beforeAll(() => {
@@ -33,20 +26,21 @@ beforeAll(() => {
 });
 afterAll(() => {
   rmSync(cwd, { recursive: true, force: true });
-  jail.release();
+  profile.release();
 });
 
 type Layer = 'bwrap' | 'uid' | 'cgroup';
 
 /** Runs `code` without the permission model, inside exactly one OS layer. */
 async function runWithOnly(layer: Layer, code: string, memoryLimitMb = 256) {
-  const full = jail.spec(3, `jailspec-${(sequence += 1)}`, memoryLimitMb);
+  const full = profile.jail.spec(3, `jailspec-${process.pid}-${(sequence += 1)}`, memoryLimitMb);
   const only: JailSpec =
     layer === 'bwrap' ? { bwrap: full.bwrap! } : layer === 'uid' ? { uid: full.uid!, gid: full.gid!, rlimits: full.rlimits! } : { cgroup: full.cgroup! };
+  const { nodePath, helperPath, bootstrapPath } = profile.options({ slotIndex: 3, heapMb: 128 });
   const sandbox = new Sandbox({
-    nodePath: resolveSandboxNode(),
-    helperPath: resolveSpawnHelper(),
-    bootstrapPath: BOOTSTRAP_PATH,
+    nodePath,
+    helperPath,
+    bootstrapPath,
     heapMb: 128,
     cwd,
     rlimits: { core: 0, fsize: 0, nofile: 512 },

@@ -23,9 +23,18 @@ export interface JailSpec {
   netns?: string;
 }
 
+/**
+ * How strict the jail is: `auto` takes every OS layer this host allows and says which are off;
+ * `required` refuses to run unless every layer root can have is on; `off` keeps only the
+ * layers inside the process (permission model, empty environment, rlimits, own session).
+ */
+export type JailMode = 'auto' | 'required' | 'off';
+
+/** The OS layers `required` insists on (root can have each of them). */
+export const OS_LAYERS = ['uid', 'namespaces', 'cgroups'] as const;
+
 export interface JailRequest {
-  /** off: the skeleton's layers only (permission model, empty env, rlimits, own session). */
-  mode: 'auto' | 'off';
+  mode: JailMode;
   hostId: string;
   nodePath: string;
   bootstrapPath: string;
@@ -41,8 +50,13 @@ export interface JailRequest {
 
 /** What this host can give sandboxes, decided once at start-up. */
 export interface PreparedJail {
+  mode: JailMode;
   /** One line per layer: on, or off and why; the worker logs it once. */
   layers: Record<string, string>;
+  /** The OS layers that are off. */
+  off: readonly string[];
+  /** The host's cgroup folders: this worker's own, and their parents shared with other hosts. */
+  cgroupFolders: { own: readonly string[]; shared: readonly string[] };
   /** The jail for one sandbox. */
   spec(slotIndex: number, name: string, memoryLimitMb: number): JailSpec;
   /**
@@ -56,17 +70,38 @@ export interface PreparedJail {
   withoutNamespaces(reason: string): PreparedJail;
 }
 
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(delimiter)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
+/** The jail refuses to run: `required` and a layer is off. */
+export class JailRequirementError extends Error {
+  constructor(readonly missing: Record<string, string>) {
+    super(
+      `CORRAL_SANDBOX_JAIL=required, but ${Object.entries(missing)
+        .map(([layer, why]) => `the ${layer} layer is ${why}`)
+        .join('; ')}. Fix that, or set CORRAL_SANDBOX_JAIL=auto to run with the layers this host allows.`,
+    );
+    this.name = 'JailRequirementError';
   }
-  return undefined;
+}
+
+/** @throws JailRequirementError when the jail is `required` and an OS layer is off */
+export function assertRequired(jail: PreparedJail): void {
+  if (jail.mode !== 'required' || jail.off.length === 0) return;
+  throw new JailRequirementError(Object.fromEntries(jail.off.map((layer) => [layer, jail.layers[layer] ?? 'off'])));
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function findOnPath(name: string): string | undefined {
+  return (process.env['PATH'] ?? '/usr/bin:/bin')
+    .split(delimiter)
+    .map((dir) => join(dir, name))
+    .find(isExecutable);
 }
 
 /** The shared libraries a binary loads (ldd), so that bubblewrap can show it those alone. */
@@ -128,8 +163,8 @@ export function prepareJail(request: JailRequest): PreparedJail {
     rlimits: 'core 0, fsize 0, nofile 512',
   };
   if (request.mode === 'off') {
-    for (const layer of ['uid', 'namespaces', 'cgroups']) layers[layer] = 'off (CORRAL_SANDBOX_JAIL=off)';
-    return fixed(layers, () => ({}), null);
+    for (const layer of OS_LAYERS) layers[layer] = 'off (CORRAL_SANDBOX_JAIL=off)';
+    return fixed(request.mode, layers, () => ({}), null);
   }
   const root = process.getuid?.() === 0;
 
@@ -137,6 +172,8 @@ export function prepareJail(request: JailRequest): PreparedJail {
   let bwrap: JailSpec['bwrap'];
   if (!bwrapPath) {
     layers['namespaces'] = 'off: bubblewrap is not installed (apt-get install -y bubblewrap)';
+  } else if (!isExecutable(bwrapPath)) {
+    layers['namespaces'] = `off: CORRAL_BWRAP=${bwrapPath} is not an executable file`;
   } else {
     let libraries: string[];
     try {
@@ -155,10 +192,13 @@ export function prepareJail(request: JailRequest): PreparedJail {
     layers['namespaces'] = `bubblewrap (${bwrapPath}): user, mount, pid, ipc, uts, net, cgroup; read-only root of the runtime and ${libraries.length} libraries; ${request.tmpMb} MiB /tmp`;
   }
 
-  let cgroups: CgroupHost = { ok: false, reason: 'off (CORRAL_CGROUPS=off)' };
+  let cgroups: CgroupHost = { ok: false, reason: 'turned off (CORRAL_CGROUPS=off)' };
   if (request.useCgroups) cgroups = root ? prepareCgroups(request.hostId) : { ok: false, reason: 'not root' };
   layers['cgroups'] = cgroups.ok ? `${cgroups.describe}: memory, pids ${request.pidsMax}, CPU accounting` : `off: ${cgroups.reason}`;
   layers['uid'] = root ? `uid/gid ${request.uidBase} + slot index, no supplementary groups, no new privileges` : 'off: not root (sandboxes run as the worker user)';
+  if (!root && request.mode === 'required') {
+    throw new JailRequirementError({ uid: 'off: the worker is not root (the uid, namespaces and cgroups layers need it)' });
+  }
   if (root) layers['rlimits'] += `, nproc ${request.nprocMax}`;
 
   const spec = (slotIndex: number, name: string, memoryLimitMb: number): JailSpec => {
@@ -175,7 +215,7 @@ export function prepareJail(request: JailRequest): PreparedJail {
     }
     return result;
   };
-  return fixed(layers, spec, cgroups.ok ? cgroups : null);
+  return fixed(request.mode, layers, spec, cgroups.ok ? cgroups : null);
 }
 
 /** True when the worker named in a sandbox cgroup's name (`…-<pid>-<n>`) is no longer running. */
@@ -191,12 +231,16 @@ function ofDeadWorker(name: string): boolean {
 }
 
 function fixed(
+  mode: JailMode,
   layers: Record<string, string>,
   spec: PreparedJail['spec'],
-  cgroups: { sweep(isStale?: (name: string) => boolean): number; release(): void } | null,
+  cgroups: { sweep(isStale?: (name: string) => boolean): number; release(): void; folders: PreparedJail['cgroupFolders'] } | null,
 ): PreparedJail {
   return {
+    mode,
     layers,
+    off: OS_LAYERS.filter((layer) => layers[layer]?.startsWith('off')),
+    cgroupFolders: cgroups?.folders ?? { own: [], shared: [] },
     spec,
     sweep: () => cgroups?.sweep(ofDeadWorker) ?? 0,
     release: () => cgroups?.release(),
@@ -206,7 +250,7 @@ function fixed(
         delete withBwrap.bwrap;
         return withBwrap;
       };
-      return fixed({ ...layers, namespaces: `off: ${reason}` }, withoutBwrap, cgroups);
+      return fixed(mode, { ...layers, namespaces: `off: ${reason}` }, withoutBwrap, cgroups);
     },
   };
 }

@@ -10,6 +10,9 @@ export const BOOTSTRAP_PATH = join(ROOT, 'bootstrap', 'bootstrap.cjs');
 /** The trusted parent of each sandbox (built from native/corral-spawn.c). */
 export const SPAWN_HELPER_PATH = join(ROOT, 'native', 'bin', 'corral-spawn');
 
+/** What cleans up after a worker that is gone (built from native/corral-janitor.c). */
+export const JANITOR_PATH = join(ROOT, 'native', 'bin', 'corral-janitor');
+
 /** Where the pinned runtime lands: libs/sandbox/runtime, a package of its own (see its package.json). */
 export const PINNED_RUNTIME_PATH = join(ROOT, 'runtime', 'node_modules', `node-${process.platform}-${process.arch}`, 'bin', 'node');
 
@@ -36,8 +39,17 @@ export function resolveSandboxNode(configured?: string): string {
   );
 }
 
+function built(path: string, what: string): string {
+  if (isExecutable(path)) return path;
+  throw new Error(`${what} ${path} is not built. Run \`npm run build\` (needs a C compiler: apt-get install -y gcc).`);
+}
+
 /** @throws Error saying how to build the helper when it is missing */
 export function resolveSpawnHelper(): string {
-  if (isExecutable(SPAWN_HELPER_PATH)) return SPAWN_HELPER_PATH;
-  throw new Error(`The sandbox launcher ${SPAWN_HELPER_PATH} is not built. Run \`npm run build\` (needs a C compiler: apt-get install -y gcc).`);
+  return built(SPAWN_HELPER_PATH, 'The sandbox launcher');
+}
+
+/** @throws Error saying how to build the janitor when it is missing */
+export function resolveJanitor(): string {
+  return built(JANITOR_PATH, 'The worker janitor');
 }

@@ -1,9 +1,10 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prepareJail, type JailSpec } from './jail';
+import { loadWorkerConfig } from '@corral/config';
 import { BOOTSTRAP_PATH, resolveSandboxNode, resolveSpawnHelper } from './paths';
-import { Sandbox, type RunRequest } from './sandbox';
+import { sandboxProfile } from './profile';
+import { Sandbox, type RunRequest, type SandboxOptions } from './sandbox';
 
 let cwd: string;
 beforeAll(() => {
@@ -13,27 +14,17 @@ afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
 /**
  * Every behaviour holds with and without the OS layers: as run by a laptop user (none), and with
- * every layer this host allows (as root: bubblewrap, a uid of its own, a cgroup).
+ * every layer this host allows (as root: bubblewrap, a uid of its own, a cgroup), booted from
+ * the worker's own profile with its default configuration.
  */
-const jail = prepareJail({
-  mode: 'auto',
-  hostId: `spec-${process.pid}`,
-  nodePath: resolveSandboxNode(),
-  bootstrapPath: BOOTSTRAP_PATH,
-  uidBase: 200_000,
-  useCgroups: true,
-  pidsMax: 64,
-  tmpMb: 16,
-  nprocMax: 64,
-});
+const profile = sandboxProfile(loadWorkerConfig({ CORRAL_HOST_ID: `spec-${process.pid}`, CORRAL_SANDBOX_JAIL: 'auto' }));
 /** Every sandbox a test started: each must be gone (its launcher removes its cgroup) before the host's cgroup folders go. */
 const started: Sandbox[] = [];
 afterAll(async () => {
   for (const sandbox of started) sandbox.kill();
   await Promise.all(started.map((sandbox) => sandbox.exited));
-  jail.release();
+  profile.release();
 });
-let sequence = 0;
 
 function track(options: ConstructorParameters<typeof Sandbox>[0]): Sandbox {
   const sandbox = new Sandbox(options);
@@ -41,20 +32,14 @@ function track(options: ConstructorParameters<typeof Sandbox>[0]): Sandbox {
   return sandbox;
 }
 
+const bare = (heapMb: number): SandboxOptions => ({ nodePath: resolveSandboxNode(), helperPath: resolveSpawnHelper(), bootstrapPath: BOOTSTRAP_PATH, heapMb, cwd });
+
 describe.each([
-  ['without OS layers', (): JailSpec | undefined => undefined],
-  ['inside every OS layer this host allows', (): JailSpec => jail.spec(7, `spec-${(sequence += 1)}`, 128 + 96)],
-])('Sandbox %s', (_mode, jailFor) => {
+  ['without OS layers', bare],
+  ['inside every OS layer this host allows', (heapMb: number): SandboxOptions => profile.options({ slotIndex: 7, heapMb })],
+])('Sandbox %s', (_mode, optionsFor) => {
 function boot(heapMb = 128): Sandbox {
-  const spec = jailFor();
-  return track({
-    nodePath: resolveSandboxNode(),
-    helperPath: resolveSpawnHelper(),
-    bootstrapPath: BOOTSTRAP_PATH,
-    heapMb,
-    cwd,
-    ...(spec ? { jail: spec } : {}),
-  });
+  return track(optionsFor(heapMb));
 }
 
 async function run(code: string, extra: Partial<RunRequest> = {}, heapMb?: number) {
@@ -104,16 +89,7 @@ async function run(code: string, extra: Partial<RunRequest> = {}, heapMb?: numbe
   });
 
   (process.getuid?.() === 0 ? it : it.skip)('boots behind running jobs (nice 10), then waits for its job at full priority (needs root)', async () => {
-    const spec = jailFor();
-    const sandbox = track({
-      nodePath: resolveSandboxNode(),
-      helperPath: resolveSpawnHelper(),
-      bootstrapPath: BOOTSTRAP_PATH,
-      heapMb: 128,
-      cwd,
-      bootNice: 10,
-      ...(spec ? { jail: spec } : {}),
-    });
+    const sandbox = track({ ...optionsFor(128), bootNice: 10 });
     await sandbox.ready;
     const stat = (path: string): string[] => readFileSync(`/proc/${path}/stat`, 'latin1').split(') ')[1]!.split(' ');
     // Its launcher started it at nice 10 (corral-spawn's own spec shows that --nice takes)…
@@ -167,15 +143,7 @@ async function run(code: string, extra: Partial<RunRequest> = {}, heapMb?: numbe
   });
 
   it('rejects ready with the reason when the runtime cannot start', async () => {
-    const spec = jailFor();
-    const sandbox = track({
-      nodePath: '/nonexistent/node',
-      helperPath: resolveSpawnHelper(),
-      bootstrapPath: BOOTSTRAP_PATH,
-      heapMb: 64,
-      cwd,
-      ...(spec ? { jail: spec } : {}),
-    });
+    const sandbox = track({ ...optionsFor(64), nodePath: '/nonexistent/node' });
     await expect(sandbox.ready).rejects.toThrow(/ended before it was ready.*(exec: No such file|nonexistent)/s);
   });
 

@@ -1,10 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { freePort, waitFor } from './net';
 import { connect } from 'node:net';
-import { killOnExit } from './services';
+import { spawnTied } from './services';
 
 export interface RedisServer {
   url: string;
@@ -34,12 +32,12 @@ function ping(port: number): Promise<boolean> {
 }
 
 /**
- * Starts a private redis-server on a free loopback port, without persistence, in a temporary
- * directory; `stop` shuts it down and removes the directory.
+ * Starts a private redis-server on a free loopback port, without persistence: it writes no
+ * file, so nothing is left behind however it ends.
  */
 export async function startRedisServer(options: { password?: string } = {}): Promise<RedisServer> {
   if (!hasRedisServer()) throw new Error(REDIS_INSTALL_HINT);
-  const dir = mkdtempSync(join(tmpdir(), 'corral-redis-'));
+  const dir = tmpdir();
   let port = 0;
   let current: { child: ChildProcess; exited: Promise<unknown> } | undefined;
   for (let attempt = 0; !current; attempt += 1) {
@@ -48,7 +46,6 @@ export async function startRedisServer(options: { password?: string } = {}): Pro
       current = await launch(port, dir, options.password);
     } catch (err) {
       if (attempt < 3) continue; // the port was taken between freePort and listen
-      rmSync(dir, { recursive: true, force: true });
       throw err;
     }
   }
@@ -66,10 +63,7 @@ export async function startRedisServer(options: { password?: string } = {}): Pro
     port,
     password: options.password,
     process: current.child,
-    stop: async () => {
-      await stopCurrent();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: stopCurrent,
     restart: async () => {
       await stopCurrent();
       current = await launch(port, dir, options.password);
@@ -84,8 +78,7 @@ async function launch(port: number, dir: string, password: string | undefined): 
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'];
   if (password) args.push('--requirepass', password);
   // Its own process group, so that Ctrl-C on `npm start` does not stop Redis before the services.
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
-  killOnExit(child);
+  const child = spawnTied('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   let gone = false;
   void exited.then(() => (gone = true));

@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { once } from 'node:events';
 
 /** The repository root (tools/devkit/{src,dist}/ → ../../..). */
@@ -11,6 +12,30 @@ export type ServiceName = (typeof SERVICES)[number];
 /** The built entry point of an app (run `npm run build` first). */
 export function serviceEntry(name: ServiceName): string {
   return join(REPO_ROOT, 'apps', name, 'dist', 'main.js');
+}
+
+/** util-linux's setpriv, when installed (tools/scripts/system.mjs installs it). */
+const SETPRIV = (process.env['PATH'] ?? '/usr/bin:/bin')
+  .split(delimiter)
+  .map((dir) => join(dir, 'setpriv'))
+  .find((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+
+/**
+ * Spawns a process that the kernel kills when this one dies, however it dies (SIGKILL too):
+ * setpriv sets PR_SET_PDEATHSIG and then becomes the program. Without setpriv, only the exit
+ * hook below stands behind it, which a SIGKILL skips.
+ */
+export function spawnTied(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const child = SETPRIV ? spawn(SETPRIV, ['--pdeathsig', 'SIGKILL', '--', command, ...args], options) : spawn(command, args, options);
+  killOnExit(child);
+  return child;
 }
 
 const children = new Set<ChildProcess>();
@@ -36,20 +61,18 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<number | string>;
 }
 
-/** Starts a service as its own process (as it would be deployed), its output going to `output`. */
-export function startService(
-  name: ServiceName,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  output: 'inherit' | 'ignore' | ((line: string) => void),
-): ServiceProcess {
-  const child = spawn(process.execPath, [serviceEntry(name), ...args], {
-    env,
-    stdio: ['ignore', typeof output === 'function' ? 'pipe' : output, typeof output === 'function' ? 'pipe' : output],
-    // A group of its own: Ctrl-C reaches the launcher alone, which stops the services in order.
-    detached: true,
-  });
-  killOnExit(child);
+export type Output = 'inherit' | 'ignore' | ((line: string) => void);
+
+/**
+ * The one supervisor of the test tooling: starts `argv` as a long-running process in a group of
+ * its own (Ctrl-C reaches the launcher alone, which stops its children in order), tied to this
+ * process's life, each line of its output going to `output`. `stop` sends SIGTERM, then SIGKILL
+ * to its whole group after the grace.
+ */
+export function startProcess(name: string, argv: readonly string[], env: NodeJS.ProcessEnv, output: Output): ServiceProcess {
+  const [command, ...args] = argv as [string, ...string[]];
+  const piped = typeof output === 'function';
+  const child = spawnTied(command, args, { env, stdio: ['ignore', piped ? 'pipe' : output, piped ? 'pipe' : output], detached: true });
   if (typeof output === 'function') {
     for (const stream of [child.stdout, child.stderr]) {
       let rest = '';
@@ -66,6 +89,13 @@ export function startService(
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
     child.once('error', (err) => resolve(err.message));
   });
+  const killGroup = (): void => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL'); // not a group leader after all, or gone
+    }
+  };
   return {
     name,
     child,
@@ -73,7 +103,7 @@ export function startService(
     async stop(graceMs = 15_000) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        const timer = setTimeout(killGroup, graceMs);
         await exited;
         clearTimeout(timer);
       }
@@ -82,10 +112,16 @@ export function startService(
   };
 }
 
+/** Starts a corral service as its own process (as it would be deployed), its output going to `output`. */
+export function startService(name: ServiceName, args: readonly string[], env: NodeJS.ProcessEnv, output: Output): ServiceProcess {
+  return startProcess(name, [process.execPath, serviceEntry(name), ...args], env, output);
+}
+
 /** Runs a service to completion (netprov commands); rejects with its output when it fails. */
 export async function runToEnd(name: ServiceName, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const child = spawn(process.execPath, [serviceEntry(name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTied(process.execPath, [serviceEntry(name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  if (!child.stdout || !child.stderr) throw new Error(`${name}: no output pipes`);
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];

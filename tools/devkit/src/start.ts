@@ -7,6 +7,9 @@
 import { hasRedisServer, REDIS_INSTALL_HINT } from './redis-server';
 import { startStack, type Stack } from './stack';
 
+/** How often the launcher checks that whatever started it is still there. */
+const PARENT_CHECK_MS = 500;
+
 function intFromEnv(name: string, fallback: number, min: number, max: number): number {
   const text = process.env[name];
   if (text === undefined || text === '') return fallback;
@@ -22,6 +25,7 @@ async function main(): Promise<void> {
   const port = intFromEnv('PORT', 8080, 1, 65_535);
   const slots = intFromEnv('CORRAL_SLOTS', 4, 1, 65_000);
   if (!process.env['REDIS_URL'] && !hasRedisServer()) {
+    // `npm start` installs it first as root; this is the launcher run on its own.
     process.stderr.write(`corral: ${REDIS_INSTALL_HINT}\n`);
     process.exit(1);
   }
@@ -40,6 +44,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+  // npm (or whatever started this) killed outright leaves no one to say stop: notice it and stop.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid === parent) return;
+    say('the process that started this one is gone');
+    void shutdown(1);
+  }, PARENT_CHECK_MS).unref();
 
   const stack = await startStack({
     port,

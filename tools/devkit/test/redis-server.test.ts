@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { startRedisServer } from '../src/redis-server';
 
@@ -19,11 +19,16 @@ describe('private redis-server', () => {
     expect(redis.url).toBe(`redis://:s3cret@127.0.0.1:${redis.port}`);
     expect(await command(redis.port, 'PING')).toMatch(/NOAUTH/);
     expect(await command(redis.port, 'AUTH s3cret')).toBe('+OK\r\n');
-    const dir = (redis.process.spawnargs[redis.process.spawnargs.indexOf('--dir') + 1])!;
-    expect(existsSync(dir)).toBe(true);
+    const args = redis.process.spawnargs;
+    // No persistence: a SIGKILLed launcher cannot leave a folder or a dump behind.
+    expect(args.slice(args.indexOf('--save'), args.indexOf('--save') + 2)).toEqual(['--save', '']);
+    expect(args.slice(args.indexOf('--appendonly'), args.indexOf('--appendonly') + 2)).toEqual(['--appendonly', 'no']);
+    const dir = args[args.indexOf('--dir') + 1]!;
+    const redisFiles = (): string[] => readdirSync(dir).filter((name) => /^(dump.*\.rdb|temp-.*\.rdb|appendonly.*)$/.test(name));
+    const before = redisFiles();
     await redis.stop();
     expect(redis.process.exitCode !== null || redis.process.signalCode !== null).toBe(true);
-    expect(existsSync(dir)).toBe(false);
+    expect(redisFiles()).toEqual(before);
     await expect(command(redis.port, 'PING')).rejects.toThrow(/ECONNREFUSED/);
   });
 });

@@ -41,7 +41,7 @@ export async function runKernel(command: string, options: CliOptions, config: Ke
     let records: SlotRecord[] | null = null;
     if (!options.noRedis) {
       const registry = await connectRegistry(config);
-      records = await registry.listSlots(host).finally(() => registry.close());
+      records = await registry.slots.list(host).finally(() => registry.close());
     }
     const rows = slotStatus(state, n, backend, host, cidr, records);
     io.out(options.json ? JSON.stringify(rows, null, 2) : rows.length > 0 ? statusTable(rows, backend) : `host ${host} has no ${backend} slots`);
@@ -58,13 +58,13 @@ export async function runKernel(command: string, options: CliOptions, config: Ke
     const progress = (text: string): void => io.err(`netprov: ${text}`);
     let published = '';
     if (command === 'down' && registry) {
-      const { removed } = await registry.publishInventory(host, backend, []);
+      const { removed } = await registry.slots.publish(host, backend, []);
       published = removed === 0 ? '' : `; registry: removed ${removed}`;
     }
     if (hasChanges(plan) || plan.guard !== null) await applyPlan(plan, n, tool, progress);
     const elapsed = seconds(Date.now() - started);
     if (command === 'up' && registry) {
-      const { added, removed, changed } = await registry.publishInventory(
+      const { added, removed, changed } = await registry.slots.publish(
         host,
         backend,
         desired.map(({ id, ip, index }) => (backend === 'netns' ? { id, ip, netns: join(NETNS_DIR, n.netns(index)) } : { id, ip })),

@@ -21,11 +21,11 @@ export async function runLoopback(command: string, options: CliOptions, config: 
   const registry = await connectRegistry(config);
   try {
     if (command === 'ls') {
-      const slots = await registry.listSlots(host);
+      const slots = await registry.slots.list(host);
       io.out(options.json ? JSON.stringify(slots, null, 2) : slots.length > 0 ? slotTable(slots) : `host ${host} has no slots`);
       return 0;
     }
-    const { added, removed, changed } = await registry.publishInventory(host, config.backend, plan);
+    const { added, removed, changed } = await registry.slots.publish(host, config.backend, plan);
     io.out(
       command === 'up'
         ? `host ${host}: ${plan.length} loopback slots, ${span(plan)} (added ${added}, removed ${removed}, changed ${changed})`

@@ -50,7 +50,7 @@ export function createMetrics(registry: Registry, queued: () => number): RouterM
     labelNames: ['state'],
     registers: [prom],
     async collect() {
-      const pool = await registry.pool();
+      const pool = await registry.slots.pool();
       for (const state of ['idle', 'busy', 'booting', 'dead'] as const) this.set({ state }, pool[state]);
     },
   });
@@ -69,7 +69,7 @@ export function createMetrics(registry: Registry, queued: () => number): RouterM
     labelNames: ['reason'],
     registers: [prom],
     async collect() {
-      for (const [reason, total] of Object.entries(await registry.killCounts())) {
+      for (const [reason, total] of Object.entries(await registry.jobs.killCounts())) {
         const delta = total - (seenKills.get(reason) ?? 0);
         if (delta > 0) this.inc({ reason }, delta);
         seenKills.set(reason, total);

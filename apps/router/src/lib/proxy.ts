@@ -1,7 +1,17 @@
 import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { createProxyServer, type ProxyServer } from 'http-proxy-3';
-import { REQUEST_ID_HEADER, STATUS_HEADER, TOKEN_HEADER, WORKER_KEEP_ALIVE_MS, WORKER_RUN_PATH, type Lease } from '@corral/contracts';
+import {
+  ERROR_HEADER,
+  isErrorCode,
+  REQUEST_ID_HEADER,
+  STATUS_HEADER,
+  TOKEN_HEADER,
+  WORKER_KEEP_ALIVE_MS,
+  WORKER_RUN_PATH,
+  type ErrorCode,
+  type Lease,
+} from '@corral/contracts';
 
 /** How one hand-over to a worker ended. */
 export type Attempt =
@@ -22,13 +32,30 @@ export function classifyProxyError(err: unknown): Attempt {
 }
 
 /**
- * Worker answers that come before a job starts: a token the registry no longer honours (403),
- * a slot already busy (409), a worker shutting down (503), a worker that is not corral's (404).
+ * The error codes a worker answers before it starts a job, and whether its slot can still take
+ * jobs: a token the registry no longer honours, a slot already busy (the slot is fine); a worker
+ * shutting down, one that cannot reach the registry, a path that is not corral's (it is not).
  */
-export function classifyWorkerStatus(httpStatus: number): Attempt | null {
-  if (httpStatus === 403 || httpStatus === 409) return { kind: 'not_started', slotDead: false, reason: `worker answered ${httpStatus}` };
-  if (httpStatus === 503 || httpStatus === 404) return { kind: 'not_started', slotDead: true, reason: `worker answered ${httpStatus}` };
-  return null;
+const NOT_STARTED: Partial<Record<ErrorCode, { slotDead: boolean }>> = {
+  bad_token: { slotDead: false },
+  slot_busy: { slotDead: false },
+  shutting_down: { slotDead: true },
+  unavailable: { slotDead: true },
+  not_found: { slotDead: true },
+};
+
+/**
+ * What a worker's answer means for the hand-over, from the error code it names in ERROR_HEADER:
+ * null when it is the answer to the job (a result, or an error about the job itself) and goes
+ * to the client. An error answer without a catalogue code is not the worker contract (another
+ * server, another version): the job may have started, so it counts as a failure after the
+ * hand-over, which the registry settles.
+ */
+export function classifyWorkerAnswer(httpStatus: number, errorCode: string | undefined): Attempt | null {
+  if (httpStatus < 400) return null;
+  if (!isErrorCode(errorCode)) return { kind: 'failed', reason: `worker answered ${httpStatus} without an error code` };
+  const early = NOT_STARTED[errorCode];
+  return early ? { kind: 'not_started', slotDead: early.slotDead, reason: `worker answered ${errorCode}` } : null;
 }
 
 interface Pending {
@@ -45,7 +72,7 @@ const IDLE_CONNECTION_MS = WORKER_KEEP_ALIVE_MS - 10_000;
  * One http-proxy instance for the router; a target per request; the hand-over's outcome as a value.
  * Connections to the slots are kept open between jobs: a new TCP connection per job cost about
  * 1 ms on the job's path. A connection the worker closed just as the router reused it fails like
- * any other; the router then asks the registry whether the job started (see app.ts), so a reused
+ * any other; the router then asks the registry whether the job started (see dispatch.ts), so a reused
  * connection never makes a job run twice.
  */
 export class WorkerProxy {
@@ -66,7 +93,8 @@ export class WorkerProxy {
       if (!pending) return;
       this.pending.delete(req);
       const status = proxyRes.statusCode ?? 502;
-      const early = classifyWorkerStatus(status);
+      const errorCode = proxyRes.headers[ERROR_HEADER];
+      const early = classifyWorkerAnswer(status, typeof errorCode === 'string' ? errorCode : undefined);
       if (early) {
         proxyRes.resume();
         pending.resolve(early);

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { RouterConfig } from '@corral/config';
 import { Registry } from '@corral/registry';
 import type { Logger, Running } from '@corral/service';
-import type { Response } from 'express';
-import { createApp, sendError } from './app';
+import { createApp } from './app';
+import type { InFlightExecution } from './execution-route';
 import { createMetrics } from './metrics';
 import { WorkerProxy } from './proxy';
 import { SlotQueue } from './slot-queue';
@@ -24,16 +24,16 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
   });
   const routerId = randomUUID();
   const queue = new SlotQueue({
-    store: registry,
+    store: registry.queue,
     routerId,
     claimTtlMs: config.claimTtlMs,
     maxQueue: config.maxQueue,
     onError: (err) => log.warn({ err }, 'the slot queue could not reach Redis'),
   });
-  const unsubscribe = await registry.subscribeRouter(routerId, (ticket) => queue.onAssigned(ticket));
+  const unsubscribe = await registry.queue.subscribe(routerId, (ticket) => queue.onAssigned(ticket));
   const proxy = new WorkerProxy();
   const metrics = createMetrics(registry, () => queue.length);
-  const inFlight = new Set<Response>();
+  const inFlight = new Set<InFlightExecution>();
   const app = createApp({ config, registry, queue, proxy, metrics, log, inFlight });
   const server = createServer(app);
   // A job may take maxTimeoutMs; the server's own request timeout must not cut it short.
@@ -56,7 +56,7 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
       const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
       const grace = setTimeout(() => {
         log.warn({ graceMs: config.shutdownGraceMs, left: inFlight.size }, 'requests still running at the end of the grace: answering them');
-        for (const res of inFlight) sendError(res, 'shutting_down', 'The router stopped before the execution finished; its result is lost.');
+        for (const request of inFlight) request.cut('shutting_down', 'The router stopped before the execution finished; its result is lost.');
         setTimeout(() => server.closeAllConnections(), 100).unref();
       }, config.shutdownGraceMs);
       await closed;

@@ -15,20 +15,20 @@ function fakeStore(): QueueStore & { requests: SlotRequest[]; assign(): void } {
       assigned = [...tickets][0] ?? null;
       if (assigned) tickets.delete(assigned);
     },
-    requestSlot(request) {
+    request(request) {
       this.requests.push(request);
       tickets.add(request.ticket);
       return later('queued' as const);
     },
-    takeAssignment(ticket) {
+    take(ticket) {
       if (assigned === ticket) {
         assigned = null;
         return later(lease);
       }
       return later(tickets.has(ticket) ? ('queued' as const) : ('lost' as const));
     },
-    cancelTicket: () => later(null),
-    releaseClaim: () => later(true),
+    cancel: () => later(null),
+    release: () => later(true),
   };
 }
 

@@ -4,10 +4,10 @@ import type { SlotRequest } from '@corral/registry';
 
 /** What the queue needs of the registry (one Redis script each). */
 export interface QueueStore {
-  requestSlot(request: SlotRequest): Promise<Lease | 'queued'>;
-  takeAssignment(ticket: string): Promise<Lease | 'queued' | 'lost'>;
-  cancelTicket(ticket: string): Promise<Lease | null>;
-  releaseClaim(lease: Lease): Promise<boolean>;
+  request(request: SlotRequest): Promise<Lease | 'queued'>;
+  take(ticket: string): Promise<Lease | 'queued' | 'lost'>;
+  cancel(ticket: string): Promise<Lease | null>;
+  release(lease: Lease): Promise<boolean>;
 }
 
 export interface SlotQueueOptions {
@@ -106,7 +106,7 @@ export class SlotQueue {
   }
 
   private request(ticket: string, requestId: string, deadline: number): Promise<Lease | 'queued'> {
-    return this.options.store.requestSlot({ ticket, routerId: this.options.routerId, deadline, claimTtlMs: this.options.claimTtlMs, requestId });
+    return this.options.store.request({ ticket, routerId: this.options.routerId, deadline, claimTtlMs: this.options.claimTtlMs, requestId });
   }
 
   private settle(waiter: Waiter, outcome: Lease | Error): void {
@@ -143,7 +143,7 @@ export class SlotQueue {
   private async collectOnce(waiter: Waiter): Promise<void> {
     if (waiter.settled) return;
     try {
-      const outcome = await this.options.store.takeAssignment(waiter.ticket);
+      const outcome = await this.options.store.take(waiter.ticket);
       if (outcome === 'queued') return;
       if (outcome === 'lost') {
         // Redis restarted without its data: join the queue again (at its end).
@@ -159,7 +159,7 @@ export class SlotQueue {
 
   /** Hands a lease to its waiter, or back to the registry if the waiter is gone. */
   private async deliver(waiter: Waiter, lease: Lease): Promise<void> {
-    if (waiter.settled) await this.options.store.releaseClaim(lease);
+    if (waiter.settled) await this.options.store.release(lease);
     else this.settle(waiter, lease);
   }
 
@@ -171,12 +171,12 @@ export class SlotQueue {
     if (waiter.settled) return;
     let lease: Lease | null = null;
     try {
-      lease = await this.options.store.cancelTicket(waiter.ticket);
+      lease = await this.options.store.cancel(waiter.ticket);
     } catch (err) {
       this.options.onError?.(err);
     }
     if (lease && (wantsNoSlot || waiter.settled)) {
-      await this.options.store.releaseClaim(lease).catch((err: unknown) => this.options.onError?.(err));
+      await this.options.store.release(lease).catch((err: unknown) => this.options.onError?.(err));
       lease = null;
     }
     this.settle(waiter, lease ?? reason);

@@ -106,9 +106,9 @@ export async function startWatchdog(config: Readonly<WatchdogConfig>, log: Logge
     const verdict = overBudget(sandbox, current, config.rssOverheadMb);
     if (!verdict) return;
     // The reason goes to Redis first; if the job ended meanwhile, the token no longer matches and nothing is killed.
-    if (!(await registry.recordKill(sandbox.slotId, sandbox.token, verdict.reason))) return;
+    if (!(await registry.jobs.recordKill(sandbox.slotId, sandbox.token, verdict.reason))) return;
     killSandbox(sandbox);
-    await registry.countKill(verdict.reason).catch(() => undefined);
+    await registry.jobs.countKill(verdict.reason).catch(() => undefined);
     log.info({ slot: sandbox.slotId, pid: sandbox.pid, cgroup: Boolean(sandbox.cgroup), ...verdict }, 'killed a sandbox over its budget');
   }
 
@@ -116,14 +116,14 @@ export async function startWatchdog(config: Readonly<WatchdogConfig>, log: Logge
   // at every sweep, so that a tick with nothing due costs no Redis round trip at all.
   let running: RunningSandbox[] = [];
   let stale = true;
-  const unsubscribe = await registry.subscribe((event) => {
+  const unsubscribe = await registry.liveness.subscribe((event) => {
     if (event.type === 'running' && event.host === config.hostId) stale = true;
   });
 
   async function tick(): Promise<void> {
     if (stale) {
       stale = false;
-      running = await registry.runningOn(config.hostId).catch((err: unknown) => {
+      running = await registry.jobs.runningOn(config.hostId).catch((err: unknown) => {
         stale = true;
         throw err;
       });
@@ -150,25 +150,25 @@ export async function startWatchdog(config: Readonly<WatchdogConfig>, log: Logge
   // two sweeps in a row, so that a worker still starting is not hit), and a job that outlived
   // its lease (its worker is gone or stuck) is killed.
   let missedBeats = 0;
-  let epoch = await registry.epoch();
+  let epoch = await registry.liveness.epoch();
   async function sweep(): Promise<void> {
     // Read the jobs again: drop those that ended since, catch a start whose event was lost.
-    running = await registry.runningOn(config.hostId);
+    running = await registry.jobs.runningOn(config.hostId);
     stale = false;
-    const current = await registry.epoch();
+    const current = await registry.liveness.epoch();
     if (current !== epoch) {
       // Redis lost its data, the heartbeat with it: count missed beats from now on.
       epoch = current;
       missedBeats = 0;
-    } else if (await registry.workerAlive(config.hostId)) missedBeats = 0;
+    } else if (await registry.liveness.workerAlive(config.hostId)) missedBeats = 0;
     else if ((missedBeats += 1) >= 2) {
-      const orphans = await registry.runningOn(config.hostId);
-      const taken = await registry.markHostDead(config.hostId);
+      const orphans = await registry.jobs.runningOn(config.hostId);
+      const taken = await registry.liveness.markHostDead(config.hostId);
       for (const sandbox of orphans) killSandbox(sandbox);
       if (taken > 0 || orphans.length > 0) log.warn({ slots: taken, orphans: orphans.length }, 'the worker stopped beating: its slots are out of service');
     }
-    for (const sandbox of await registry.expiredRunning(config.hostId, running)) {
-      if (!(await registry.recordKill(sandbox.slotId, sandbox.token, 'timeout'))) continue;
+    for (const sandbox of await registry.jobs.expired(config.hostId, running)) {
+      if (!(await registry.jobs.recordKill(sandbox.slotId, sandbox.token, 'timeout'))) continue;
       killSandbox(sandbox);
       log.warn({ slot: sandbox.slotId, pid: sandbox.pid }, 'killed a sandbox that outlived its lease');
     }

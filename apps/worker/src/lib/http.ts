@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CorralError, type ErrorCode } from '@corral/contracts';
+import { CorralError, ERROR_HEADER, type ErrorCode } from '@corral/contracts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
@@ -11,9 +11,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, code: ErrorCode, message?: string): void {
-  const err = new CorralError(code, message);
-  sendJson(res, err.httpStatus, err.toBody());
+/** Answers with a catalogue error, its code named in ERROR_HEADER too (the router reads it, not the body). */
+export function sendError(res: ServerResponse, error: ErrorCode | CorralError, message?: string): void {
+  const err = error instanceof CorralError ? error : new CorralError(error, message);
+  sendJson(res, err.httpStatus, err.toBody(), { [ERROR_HEADER]: err.code });
 }
 
 /** Reads a request body up to `limit` bytes. @throws CorralError payload_too_large */

@@ -1,13 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import type { WorkerConfig } from '@corral/config';
 import type { SlotRecord } from '@corral/contracts';
 import { Registry } from '@corral/registry';
-import { BOOTSTRAP_PATH, resolveSandboxNode, resolveSpawnHelper, Sandbox } from '@corral/sandbox';
+import { resolveJanitor, Sandbox, type SandboxProfile } from '@corral/sandbox';
 import { runLoop, type Logger, type Running } from '@corral/service';
 import { concurrencyGate } from './gate';
-import { prepareWorkerJail } from './jail';
+import { prepareSandboxes } from './jail';
+import { startJanitor } from './janitor';
 import { SlotRunner } from './slot-runner';
 
 export interface WorkerHandle extends Running {
@@ -18,6 +17,11 @@ export interface WorkerHandle extends Running {
 }
 
 const HEARTBEAT_EVERY_MS = 1000;
+
+/** The sandbox runtime's `node --version` (once, at start-up). */
+function runtimeVersion(nodePath: string): string {
+  return execFileSync(nodePath, ['--version'], { encoding: 'utf8' }).trim();
+}
 const HEARTBEAT_TTL_MS = 5000;
 
 /** Log boot progress every this many sandboxes when many boot together. */
@@ -28,29 +32,33 @@ const PROGRESS_EVERY = 100;
  * inventory as it changes, and takes its slots out of service on close.
  */
 export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): Promise<WorkerHandle> {
-  const nodePath = resolveSandboxNode(config.sandboxNode);
-  const helperPath = resolveSpawnHelper();
+  const janitorPath = resolveJanitor();
   const registry = await Registry.connect({
     url: config.redisUrl,
     prefix: config.redisPrefix,
     onError: (err) => log.warn({ err: err.message }, 'redis connection error'),
   });
-  // An empty folder as every sandbox's working directory; the permission model keeps it read-only.
-  const workdir = mkdtempSync(join(tmpdir(), 'corral-sandbox-'));
   const bootGate = concurrencyGate(config.bootConcurrency);
   const runners = new Map<string, SlotRunner>();
   let booted = 0;
   let closing = false;
 
-  /** Baseline OS limits for every sandbox: no core dumps, no file growth, bounded descriptors. */
-  const rlimits = { core: 0, fsize: 0, nofile: 512 };
-  const { jail, options } = await prepareWorkerJail(config, { nodePath, helperPath, bootstrapPath: BOOTSTRAP_PATH, cwd: workdir, rlimits }, log);
+  let profile: SandboxProfile;
+  try {
+    profile = await prepareSandboxes(config, log);
+  } catch (err) {
+    await registry.close();
+    throw err;
+  }
+  // Whatever this worker made on the host goes with it, however it ends.
+  const janitor = startJanitor(janitorPath, profile.folders());
   const deps = {
     registry,
     config,
     log,
     bootGate,
-    startSandbox: (slotIndex: number, heapMb: number, netns?: string) => new Sandbox(options(slotIndex, heapMb, netns)),
+    startSandbox: (slotIndex: number, heapMb: number, _generation: number, netns?: string) =>
+      new Sandbox(profile.options({ slotIndex, heapMb, ...(netns ? { netns } : {}) })),
   };
 
   async function serve(slot: SlotRecord): Promise<void> {
@@ -70,9 +78,9 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
   // The registry's epoch changes only when Redis lost its data: then this worker publishes again
   // what it holds (its slots, their running jobs, their warm sandboxes) instead of taking the
   // empty inventory for netprov's word.
-  let epoch = await registry.epoch();
+  let epoch = await registry.liveness.epoch();
   async function restoreIfLost(): Promise<boolean> {
-    const current = await registry.epoch();
+    const current = await registry.liveness.epoch();
     if (current === epoch) return false;
     epoch = current;
     const byBackend = new Map<string, { id: string; ip: string }[]>();
@@ -81,7 +89,7 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
       list.push({ id: runner.slot.id, ip: runner.slot.ip });
       byBackend.set(runner.slot.backend, list);
     }
-    for (const [backend, slots] of byBackend) await registry.publishInventory(config.hostId, backend as SlotRecord['backend'], slots);
+    for (const [backend, slots] of byBackend) await registry.slots.publish(config.hostId, backend as SlotRecord['backend'], slots);
     await Promise.all([...runners.values()].map((runner) => runner.restore()));
     log.warn({ slots: runners.size }, 'Redis lost its data: published this host’s slots, jobs and warm sandboxes again');
     return true;
@@ -90,7 +98,7 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
   let reconciling: Promise<void> | null = null;
   async function reconcileOnce(): Promise<void> {
     if (await restoreIfLost()) return;
-    const wanted = new Map((await registry.listSlots(config.hostId)).map((s) => [s.id, s]));
+    const wanted = new Map((await registry.slots.list(config.hostId)).map((s) => [s.id, s]));
     const starts: Promise<void>[] = [];
     for (const [id, runner] of runners) {
       const slot = wanted.get(id);
@@ -119,7 +127,7 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
     await reconciling;
   };
 
-  const unsubscribe = await registry.subscribe((event) => {
+  const unsubscribe = await registry.liveness.subscribe((event) => {
     if (event.type === 'inventory' && event.host === config.hostId) {
       reconcile().catch((err: unknown) => log.error({ err }, 'inventory reconcile failed'));
     }
@@ -128,15 +136,20 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
   const initial = reconcile();
   const loop = runLoop(config.inventoryPollMs, stopLoop.signal, reconcile, (err) => log.error({ err }, 'inventory reconcile failed'));
   // Alive as long as this beats; the host's watchdog takes the slots out of service when it stops.
-  const beat = runLoop(HEARTBEAT_EVERY_MS, stopLoop.signal, () => registry.heartbeat(config.hostId, HEARTBEAT_TTL_MS), (err) =>
+  const hostInfo = {
+    id: config.hostId,
+    jail: { mode: profile.jail.mode, layers: profile.jail.layers, off: [...profile.jail.off] },
+    runtime: runtimeVersion(profile.nodePath),
+  };
+  const beat = runLoop(HEARTBEAT_EVERY_MS, stopLoop.signal, () => registry.liveness.heartbeat(config.hostId, HEARTBEAT_TTL_MS, { ...hostInfo, updatedAt: Date.now() }), (err) =>
     log.warn({ err: (err as Error).message }, 'heartbeat failed'),
   );
-  registry.onReconnect(() => {
+  registry.liveness.onReconnect(() => {
     log.info('reconnected to Redis');
     reconcile().catch((err: unknown) => log.error({ err }, 'reconcile after reconnect failed'));
   });
   await initial;
-  log.info({ slots: runners.size, port: config.port, runtime: nodePath }, 'worker ready');
+  log.info({ slots: runners.size, port: config.port, runtime: profile.nodePath }, 'worker ready');
 
   return {
     slots: runners,
@@ -151,8 +164,8 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
       await Promise.all([...runners.values()].map((r) => r.close(config.shutdownGraceMs)));
       runners.clear();
       await registry.close();
-      jail.release();
-      rmSync(workdir, { recursive: true, force: true });
+      profile.release();
+      janitor.release();
     },
   };
 }

@@ -1,25 +1,28 @@
 --[[
   Shared by every script that frees a slot or queues a request (included with
   `--- @include "dispatch"`). Q holds what the functions need:
-    Q.idle, Q.leases, Q.waiters, Q.tickets   keys
-    Q.slotPrefix, Q.assignedPrefix, Q.routerPrefix   key and channel prefixes
-    Q.now                                     ms
+    Q.idle, Q.leases, Q.waiters                       keys
+    Q.slotPrefix, Q.ticketPrefix, Q.assignedPrefix    key prefixes
+    Q.runningPrefix, Q.jobPrefix                      key prefixes (reclaimExpired only)
+    Q.routerPrefix                                    channel prefix
+    Q.now                                             ms
   Invariants kept: an idle slot is in the idle list exactly once; idle slots and live tickets
   never both exist when a script ends (a freed slot goes to the oldest waiting request first).
 ]]
+--- @include "assignment"
+--- @include "jobs"
 
 -- The oldest ticket whose request still waits; tickets past their deadline are dropped.
 local function nextLiveTicket(Q)
   while true do
     local ticket = redis.call('LPOP', Q.waiters)
     if not ticket then return nil end
-    local t = redis.call('HGET', Q.tickets, ticket)
-    redis.call('HDEL', Q.tickets, ticket)
-    if t then
-      local deadline, router, token, requestId, ttl = string.match(t, '^(%d+) (%S+) (%S+) (%S+) (%d+)$')
-      if deadline and tonumber(deadline) > Q.now then
-        return { id = ticket, router = router, token = token, requestId = requestId, ttl = tonumber(ttl) }
-      end
+    local key = Q.ticketPrefix .. ticket
+    local f = redis.call('HMGET', key, 'deadline', 'router', 'token', 'requestId', 'claimTtlMs')
+    redis.call('DEL', key)
+    local deadline, ttl = tonumber(f[1]), tonumber(f[5])
+    if deadline and ttl and deadline > Q.now then
+      return { id = ticket, router = f[2], token = f[3], requestId = f[4], ttl = ttl }
     end
   end
 end
@@ -36,7 +39,7 @@ end
 -- Hands slot `id` to a waiting ticket and tells the ticket's router on its channel.
 local function assign(Q, id, t)
   local ip, port, host = claim(Q, id, t.token, t.requestId, t.ttl)
-  redis.call('SET', Q.assignedPrefix .. t.id, id .. ' ' .. ip .. ' ' .. port .. ' ' .. host .. ' ' .. t.token, 'PX', t.ttl)
+  writeAssigned(Q.assignedPrefix .. t.id, id, ip, port, host, t.token, t.ttl)
   redis.call('PUBLISH', Q.routerPrefix .. t.router, 'assigned ' .. t.id)
 end
 
@@ -45,12 +48,12 @@ local function makeIdle(Q, id)
   local t = nextLiveTicket(Q)
   if t then
     assign(Q, id, t)
-    return 2
+    return REPLY.ASSIGNED
   end
   redis.call('HSET', Q.slotPrefix .. id, 'state', 'idle', 'phase', '', 'token', '', 'updatedAt', Q.now)
   redis.call('LREM', Q.idle, 0, id)
   redis.call('RPUSH', Q.idle, id)
-  return 1
+  return REPLY.IDLE
 end
 
 -- The longest-idle slot that is still idle and served by a worker (entries that are not are dropped).
@@ -65,7 +68,7 @@ end
 
 -- Ends expired leases: a claim that never started goes back into service (its sandbox is
 -- untouched); a job that outlived its lease marks its slot dead (its worker is gone or stuck).
-local function reclaimExpired(Q, runningPrefix)
+local function reclaimExpired(Q)
   local expired = redis.call('ZRANGEBYSCORE', Q.leases, '-inf', Q.now, 'LIMIT', 0, 32)
   for _, id in ipairs(expired) do
     local key = Q.slotPrefix .. id
@@ -75,7 +78,7 @@ local function reclaimExpired(Q, runningPrefix)
       makeIdle(Q, id)
     elseif f[1] == 'running' then
       redis.call('HSET', key, 'state', 'dead', 'phase', '', 'token', '', 'updatedAt', Q.now)
-      redis.call('HDEL', runningPrefix .. f[2], id)
+      dropJob(Q.runningPrefix .. f[2], Q.jobPrefix .. id, id)
     end
   end
 end

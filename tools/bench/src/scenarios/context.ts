@@ -56,7 +56,7 @@ export async function execute(ctx: StackParts, request: ExecutionRequest = HELLO
 export async function waitAllIdle(ctx: StackParts & { plan: Plan }, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const pool = await ctx.registry.pool();
+    const pool = await ctx.registry.slots.pool();
     if (pool.idle >= ctx.plan.slots) return;
     if (Date.now() > deadline) throw new Error(`the pool did not become idle within ${timeoutMs} ms (${pool.idle}/${pool.total} idle, ${pool.dead} dead)`);
     await sleep(5);

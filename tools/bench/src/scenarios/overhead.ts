@@ -21,7 +21,7 @@ export interface OverheadResult {
   direct: Summary;
   /** The same request through the router (claim, proxy and all). */
   router: Summary;
-  /** The harness's own Registry.claimSlot round trip before each direct request. */
+  /** The harness's own registry.queue.claim round trip before each direct request. */
   claimMs: Summary;
   /** One bare HTTP hop: the same client to an express server in another process that answers at once. */
   hop?: Summary;
@@ -35,7 +35,7 @@ type Ctx = ScenarioContext<'naive' | 'stack'>;
 async function claim(ctx: Ctx): Promise<{ lease: Lease; ms: number }> {
   for (let attempt = 0; attempt < 2000; attempt += 1) {
     const started = performance.now();
-    const lease = await ctx.registry.claimSlot(CLAIM_TTL_MS, 'bench');
+    const lease = await ctx.registry.queue.claim(CLAIM_TTL_MS, 'bench');
     const ms = performance.now() - started;
     if (lease) return { lease, ms };
     await sleep(5);
@@ -136,7 +136,7 @@ export const overhead: Scenario<OverheadResult, 'naive' | 'stack'> = {
         `The same hello world ${r.requests} times directly to a worker and ${r.requests} times through the router (after ${r.warmup} warm-up ` +
           'requests of each), one at a time, direct and router requests alternating. Before each request the harness waits until every slot ' +
           'is idle again, so that no sandbox boots in the background of either. For a direct request the harness first claims a lease with ' +
-          '`Registry.claimSlot` (not timed, shown apart) and then POSTs to `http://<lease.ip>:<lease.port>/internal/v1/run` with ' +
+          '`registry.queue.claim` (not timed, shown apart) and then POSTs to `http://<lease.ip>:<lease.port>/internal/v1/run` with ' +
           '`x-corral-token`; both clients use keep-alive connections. After each pair the same client POSTs `{}` to `/echo` of the naive ' +
           'server of scenario 1 (express in its own process, answering at once): one bare HTTP hop on this machine. Percentiles over all requests.',
       ],

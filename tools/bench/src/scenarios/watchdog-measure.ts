@@ -99,8 +99,8 @@ async function measureWatchdog(
   counter.done();
   const total = options.idle + options.busy + options.rounds;
   const slots = Array.from({ length: total }, (_, i) => ({ id: `${HOST}:${i}`, ip: `127.250.${Math.floor(i / 250)}.${(i % 250) + 1}` }));
-  await registry.publishInventory(HOST, 'loopback', slots);
-  for (const [i, child] of idle.entries()) await registry.slotReady(HOST, `${HOST}:${i}`, '', child.pid ?? 0, 1);
+  await registry.slots.publish(HOST, 'loopback', slots);
+  for (const [i, child] of idle.entries()) await registry.slots.ready(HOST, `${HOST}:${i}`, '', child.pid ?? 0, 1);
 
   // As on a production host (root), each running sandbox has a cgroup; without root, none.
   const cgroups = process.getuid?.() === 0 ? prepareCgroups(`wdbench-${process.pid}`) : null;
@@ -122,11 +122,11 @@ async function measureWatchdog(
     const child = startStandIn([process.execPath, '-e', 'setInterval(() => { const e = Date.now() + 5; while (Date.now() < e); }, 50)'], cleanup);
     busy.push(child);
     const id = `${HOST}:${options.idle + i}`;
-    await registry.slotReady(HOST, id, '', child.pid ?? 0, 1);
-    const lease = await registry.claimSlot(600_000, 'bench');
+    await registry.slots.ready(HOST, id, '', child.pid ?? 0, 1);
+    const lease = await registry.queue.claim(600_000, 'bench');
     if (!lease) throw new Error('no slot to run a busy stand-in on');
     const cgroup = inCgroup(child.pid ?? 0);
-    await registry.startJob(
+    await registry.jobs.start(
       HOST,
       { slotId: lease.slotId, token: lease.token, pid: child.pid ?? 0, pgid: child.pid ?? 0, cpuBaseMs: 0, cpuMs: 3_600_000, memoryMb: 4096, startedAt: Date.now(), ...(cgroup ? { cgroup } : {}) },
       600_000,
@@ -134,7 +134,7 @@ async function measureWatchdog(
   }
 
   const env = { ...process.env, REDIS_URL: redis.url, CORRAL_REDIS_PREFIX: prefix, CORRAL_HOST_ID: HOST, CORRAL_SAMPLE_MS: String(SAMPLE_MS), LOG_LEVEL: 'warn' };
-  await registry.heartbeat(HOST, 3_600_000); // as if its worker were alive: the sweep leaves the slots alone
+  await registry.liveness.heartbeat(HOST, 3_600_000); // as if its worker were alive: the sweep leaves the slots alone
   const watchdog = startService('watchdog', [], env, 'ignore');
   cleanup.add('the watchdog service', () => watchdog.stop());
   await sleep(2000);
@@ -160,15 +160,15 @@ async function measureWatchdog(
     const loop = startStandIn([process.execPath, '-e', 'for (;;) {}'], cleanup);
     await sleep(150); // let it boot: its boot is not part of the budget
     const id = `${HOST}:${options.idle + options.busy + round}`;
-    await registry.slotReady(HOST, id, '', loop.pid ?? 0, 1);
-    let lease = await registry.claimSlot(60_000, 'bench');
-    while (lease && lease.slotId !== id) lease = await registry.claimSlot(60_000, 'bench');
+    await registry.slots.ready(HOST, id, '', loop.pid ?? 0, 1);
+    let lease = await registry.queue.claim(60_000, 'bench');
+    while (lease && lease.slotId !== id) lease = await registry.queue.claim(60_000, 'bench');
     if (!lease) throw new Error(`slot ${id} could not be claimed`);
     const exited = new Promise<number>((resolve) => loop.once('exit', () => resolve(performance.now())));
     const cgroup = inCgroup(loop.pid ?? 0);
     const base = cgroup ? (readCgroupCpuMs(cgroup) ?? 0) : cpuMs(loop.pid ?? 0);
     const registered = performance.now();
-    await registry.startJob(
+    await registry.jobs.start(
       HOST,
       { slotId: id, token: lease.token, pid: loop.pid ?? 0, pgid: loop.pid ?? 0, cpuBaseMs: base, cpuMs: budgetMs, memoryMb: 4096, startedAt: Date.now(), ...(cgroup ? { cgroup } : {}) },
       60_000,

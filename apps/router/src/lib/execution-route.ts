@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { finished } from 'node:stream';
+import type { Request, RequestHandler, Response } from 'express';
+import type { RouterConfig } from '@corral/config';
+import { CorralError, parseExecutionRequest, type ErrorCode, type ExecutionLimits, type Job } from '@corral/contracts';
+import type { Registry } from '@corral/registry';
+import type { Logger } from '@corral/service';
+import { errorAnswer, outcomeAnswer, outcomeLabel, sendError, type ErrorAnswer } from './answers';
+import type { KeyRing } from './auth';
+import { dispatchExecution } from './dispatch';
+import type { RouterMetrics } from './metrics';
+import type { WorkerProxy } from './proxy';
+import type { SlotQueue } from './slot-queue';
+
+/** An execution request in flight; the router's shutdown answers what is left at the end of its grace. */
+export interface InFlightExecution {
+  cut(code: ErrorCode, message: string): void;
+}
+
+export interface ExecutionRouteDeps {
+  config: Readonly<RouterConfig>;
+  keys: KeyRing;
+  /** Reads the body as a Buffer (express.raw with the body limit). */
+  rawBody: RequestHandler;
+  registry: Registry;
+  queue: SlotQueue;
+  proxy: WorkerProxy;
+  metrics: RouterMetrics;
+  log: Logger;
+  inFlight: Set<InFlightExecution>;
+}
+
+/** Reads and validates the job. @throws CorralError (invalid_json, invalid_request…) or body-parser's error */
+async function readJob(req: Request, res: Response, rawBody: RequestHandler, limits: ExecutionLimits): Promise<Job> {
+  await new Promise<void>((resolve, reject) => void rawBody(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '');
+  } catch {
+    throw new CorralError('invalid_json', 'The request body is not valid JSON (send a JSON object with at least "code").');
+  }
+  return parseExecutionRequest(parsed, limits);
+}
+
+/**
+ * Counts one request in corral_executions_total once both are known: how it ended (the first
+ * ending given wins; null, the client left, is never counted) and when its answer was out (the
+ * worker's answer may be out before dispatch has returned its outcome, or after).
+ */
+function tally(res: Response, metrics: RouterMetrics): (label: string | null) => void {
+  const started = performance.now();
+  let label: string | null | undefined;
+  let seconds: number | undefined;
+  const record = (): void => {
+    if (label && seconds !== undefined) metrics.finished(label, seconds);
+  };
+  finished(res, (err) => {
+    if (err) return; // cut short: the client went away
+    seconds = (performance.now() - started) / 1000;
+    record();
+  });
+  return (ending) => {
+    if (label !== undefined) return;
+    label = ending;
+    record();
+  };
+}
+
+/**
+ * POST /v1/executions: authenticates, parses, runs `dispatchExecution` and maps its outcome to
+ * HTTP. Every ending is counted by what it was, once its answer is out (not when the client left).
+ */
+export function executionRoute(deps: ExecutionRouteDeps): (req: Request, res: Response) => Promise<void> {
+  const { config, keys, rawBody, registry, queue, proxy, metrics, log, inFlight } = deps;
+  return async (req, res) => {
+    const count = tally(res, metrics);
+    const entry: InFlightExecution = {
+      cut(code, message) {
+        count(code);
+        sendError(res, { code, message });
+      },
+    };
+    inFlight.add(entry);
+    res.once('close', () => inFlight.delete(entry));
+    // Whoever leaves first (the client, or the answer being sent) ends the wait.
+    const gone = new AbortController();
+    res.once('close', () => gone.abort(new Error('client went away')));
+    const requestId = randomUUID();
+    res.set('x-request-id', requestId);
+
+    let answer: ErrorAnswer | null;
+    let reqLog = log.child({ requestId });
+    try {
+      const key = keys.identify(req.headers);
+      if (key) reqLog = reqLog.child({ key: key.name });
+      const job = await readJob(req, res, rawBody, config.limits);
+      const body = Buffer.from(JSON.stringify(job));
+      const outcome = await dispatchExecution(job, {
+        requestId,
+        key,
+        arrivedAt: Date.now(),
+        signal: gone.signal,
+        handOver: (lease, timeoutMs) => proxy.forward(req, res, lease, body, requestId, timeoutMs),
+        queueTimeoutMs: config.queueTimeoutMs,
+        maxRetries: config.maxRetries,
+        ports: { admission: registry.admission, slots: queue, claims: registry.queue, metrics, clock: Date, log: reqLog },
+      });
+      count(outcomeLabel(outcome));
+      answer = outcomeAnswer(outcome);
+    } catch (err) {
+      answer = errorAnswer(err, reqLog);
+      count(answer.code);
+    }
+    if (answer) sendError(res, answer);
+  };
+}

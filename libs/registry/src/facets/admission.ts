@@ -1,0 +1,39 @@
+import type { FacetDeps } from './deps';
+
+/** API key rates are counted per minute. */
+const RATE_WINDOW_MS = 60_000;
+
+export interface KeyLimits {
+  ratePerMinute: number;
+  maxConcurrent: number;
+  /** How long the request counts against its key's concurrency if its router dies. */
+  holdMs: number;
+}
+
+export type Admission = { admitted: true } | { admitted: false; limit: 'rate' | 'concurrency'; retryAfterMs: number };
+
+/** Per-key rate and concurrency limits, counted in Redis so that they hold across routers (router). */
+export class KeyAdmission {
+  constructor(private readonly d: FacetDeps) {}
+
+  /** Admits one request of an API key against its rate (per minute) and concurrency limits. */
+  async admit(keyName: string, requestId: string, limits: KeyLimits): Promise<Admission> {
+    const now = Date.now();
+    const { code, retryAfterMs } = await this.d.scripts.admitKey(keyName, {
+      now,
+      window: Math.floor(now / RATE_WINDOW_MS),
+      windowMs: RATE_WINDOW_MS,
+      ratePerWindow: limits.ratePerMinute,
+      maxConcurrent: limits.maxConcurrent,
+      requestId,
+      holdMs: limits.holdMs,
+    });
+    if (code === 'OK') return { admitted: true };
+    return { admitted: false, limit: code === 'OVER_RATE' ? 'rate' : 'concurrency', retryAfterMs };
+  }
+
+  /** The request of an API key has ended: it no longer counts against its concurrency. */
+  async release(keyName: string, requestId: string): Promise<void> {
+    await this.d.connection.run((redis) => redis.zrem(this.d.keys.keyInFlight(keyName), requestId));
+  }
+}

@@ -1,0 +1,133 @@
+import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
+import { bwrapArgs, JAILED_BOOTSTRAP, JAILED_NODE } from './jail';
+import type { SandboxOptions } from './types';
+
+/**
+ * corral-spawn, the sandbox's trusted parent: the arguments it takes and the status lines it
+ * writes (see native/corral-spawn.c). The one place that speaks its protocol.
+ */
+
+/** How a sandbox process ended, as its trusted parent saw it. */
+export interface SandboxExit {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** User + system CPU of the whole process (boot included), in µs. */
+  cpuUs: number;
+  maxRssKb: number;
+  /** Set when the process could not be started or its parent vanished. */
+  launchError?: string;
+  /** The cgroup's OOM killer ended a process of the sandbox. */
+  oomKilled: boolean;
+  /** CPU of the whole tree from the cgroup, in µs, when the sandbox had one. */
+  cgroupCpuUs: number | null;
+}
+
+/** Signal numbers to names; the first name of a number wins (SIGABRT, not its alias SIGIOT). */
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>();
+for (const [name, number] of Object.entries(constants.signals)) {
+  if (!SIGNAL_NAMES.has(number)) SIGNAL_NAMES.set(number, name as NodeJS.Signals);
+}
+
+/**
+ * Closes gaps of the permission model: V8 flags cannot change at run time (a change ends the
+ * process), and node:sqlite, which opens files outside the allow-list, does not exist.
+ */
+const RUNTIME_FLAGS = ['--freeze-flags-after-init', '--no-experimental-sqlite'];
+
+/**
+ * Parses corral-spawn's exit line. Behind bubblewrap the sandbox's own death by a signal comes
+ * back as exit code 128 + signal (bubblewrap's convention), so it is read back as the signal.
+ */
+export function parseExit(line: string, jailed: boolean, cgroup: ReadonlyMap<string, number>): SandboxExit {
+  const [, code, signal, userUs, sysUs, maxRssKb] = line.split(' ').map(Number) as number[];
+  let exitCode = code === undefined || code < 0 ? null : code;
+  let signalName = signal ? (SIGNAL_NAMES.get(signal) ?? null) : null;
+  if (jailed && exitCode !== null && exitCode > 128 && SIGNAL_NAMES.has(exitCode - 128)) {
+    signalName = SIGNAL_NAMES.get(exitCode - 128) ?? null;
+    exitCode = null;
+  }
+  const cpuNs = cgroup.get('cpuNs');
+  const cpuUs = cgroup.get('cpuUs');
+  return {
+    exitCode,
+    signal: signalName,
+    cpuUs: (userUs ?? 0) + (sysUs ?? 0),
+    maxRssKb: maxRssKb ?? 0,
+    oomKilled: (cgroup.get('oomKills') ?? 0) > 0,
+    cgroupCpuUs: cpuNs !== undefined && cpuNs >= 0 ? cpuNs / 1000 : cpuUs !== undefined && cpuUs >= 0 ? cpuUs : null,
+  };
+}
+
+/** A failure to start, as an exit. */
+export function launchFailure(message: string): SandboxExit {
+  return { exitCode: null, signal: null, cpuUs: 0, maxRssKb: 0, oomKilled: false, cgroupCpuUs: null, launchError: message };
+}
+
+/** corral-spawn's arguments for one sandbox: its own options, then the program to start. */
+export function launcherArgs(options: SandboxOptions): string[] {
+  const jail = options.jail ?? {};
+  const rlimits = { ...options.rlimits, ...jail.rlimits };
+  const args = ['--status-fd', '4', '--keep-fds', '4']; // stdin, stdout, stderr and the job channel
+  for (const [name, value] of Object.entries(rlimits)) args.push('--rlimit', `${name}=${value}`);
+  if (jail.uid !== undefined && jail.gid !== undefined) args.push('--uid', String(jail.uid), '--gid', String(jail.gid));
+  if (jail.netns) args.push('--netns', jail.netns);
+  if (options.bootNice) args.push('--nice', String(options.bootNice));
+  if (jail.cgroup) {
+    for (const dir of jail.cgroup.cg.dirs) args.push('--cgroup', dir);
+    for (const [file, value] of jail.cgroup.limits) args.push('--cgroup-set', `${file}=${value}`);
+    for (const [key, file] of jail.cgroup.reports) args.push('--cgroup-get', `${key}=${file}`);
+  }
+  const node = jail.bwrap ? JAILED_NODE : options.nodePath;
+  const bootstrap = jail.bwrap ? JAILED_BOOTSTRAP : options.bootstrapPath;
+  const permission = options.permissionModel === false ? [] : ['--permission', `--allow-fs-read=${bootstrap}`];
+  const runtime = [node, ...permission, ...RUNTIME_FLAGS, `--max-old-space-size=${options.heapMb}`, bootstrap];
+  if (jail.bwrap) return [...args, '--', jail.bwrap.path, ...bwrapArgs(jail.bwrap, options.nodePath, options.bootstrapPath, Boolean(jail.netns)), ...runtime];
+  return [...args, '--', ...runtime];
+}
+
+/**
+ * Reads corral-spawn's status pipe: `pid <pid>` first, `cgroup <key> <value>` lines, then one
+ * `exit …` (or `error …`) line. `exited` resolves when the pipe ends, with the exit it reported,
+ * or, when it reported none (it was killed), a launch failure by SIGKILL.
+ */
+export class LauncherStatus {
+  /** The leader of the sandbox's process group (bubblewrap, or the runtime), once reported. */
+  leaderPid: number | null = null;
+  readonly exited: Promise<SandboxExit>;
+
+  constructor(status: Readable, jailed: boolean, onEnd: () => void) {
+    this.exited = new Promise<SandboxExit>((resolve) => {
+      let text = '';
+      let exit: SandboxExit | undefined;
+      let settled = false;
+      const cgroupFigures = new Map<string, number>();
+      status.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        let newline: number;
+        while ((newline = text.indexOf('\n')) >= 0) {
+          const line = text.slice(0, newline);
+          text = text.slice(newline + 1);
+          if (line.startsWith('pid ')) this.leaderPid = Number(line.slice(4));
+          else if (line.startsWith('cgroup ')) {
+            const [, key = '', value = ''] = line.split(' ');
+            cgroupFigures.set(key, Number(value));
+          } else if (line.startsWith('exit ')) exit = parseExit(line, jailed, cgroupFigures);
+          else if (line.startsWith('error ')) exit = launchFailure(line.slice(6));
+        }
+      });
+      this.settle = (failure?: string): void => {
+        if (settled) return;
+        settled = true;
+        if (failure) exit ??= launchFailure(failure);
+        onEnd();
+        resolve(exit ?? { ...launchFailure('the sandbox launcher ended without a report'), signal: 'SIGKILL' });
+      };
+      status.once('end', () => this.settle());
+      status.once('close', () => this.settle());
+    });
+  }
+
+  /** Ends the wait now (the launcher could not be started, or has been reaped): `failure` names why, if it failed. */
+  settle: (failure?: string) => void = () => undefined;
+}

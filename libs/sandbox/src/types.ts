@@ -1,0 +1,52 @@
+import type { JailSpec } from './jail';
+import type { SandboxExit } from './launcher';
+
+/** How to start one sandbox: what the profile builds and `Sandbox` takes. */
+export interface SandboxOptions {
+  /** The sandbox runtime (pinned Node 24). */
+  nodePath: string;
+  /** corral-spawn, the trusted parent. */
+  helperPath: string;
+  bootstrapPath: string;
+  /** V8 old-space limit (`--max-old-space-size`). */
+  heapMb: number;
+  /** Working directory of the sandbox; `main.js` is reported as living here. */
+  cwd: string;
+  /** rlimits set by corral-spawn, e.g. `{ core: 0, fsize: 0 }`. */
+  rlimits?: Readonly<Record<string, number>>;
+  /** OS layers around the process (bubblewrap, uid, cgroup); none when absent. */
+  jail?: JailSpec;
+  /**
+   * Boot at this nice value, so that a booting replacement yields the cores to running jobs;
+   * `run` raises the process back to 0 (only root may, so without root it stays).
+   */
+  bootNice?: number;
+  /**
+   * Node's permission model; on unless set to false. Only tests turn it off, to prove that
+   * the OS layers hold on their own when this layer fails.
+   */
+  permissionModel?: boolean;
+}
+
+export interface RunRequest {
+  code: string;
+  args: readonly string[];
+  stdin: string;
+  timeoutMs: number;
+  /** stdout + stderr bytes kept; beyond it the sandbox is killed. */
+  maxOutputBytes: number;
+}
+
+export interface RunResult {
+  exit: SandboxExit;
+  stdout: Buffer;
+  stderr: Buffer;
+  truncated: boolean;
+  /** Set when the sandbox was killed by this side for a budget. */
+  killedFor: 'timeout' | 'output_limit' | null;
+  /** From handing over the job to the process's end. */
+  durationMs: number;
+  /** CPU used by the job itself (the boot before it not counted). */
+  cpuMs: number;
+  memoryBytes: number;
+}
