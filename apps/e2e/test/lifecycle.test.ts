@@ -19,6 +19,7 @@ import {
   type RedisServer,
   type Stack,
 } from '@corral/devkit';
+import { corral, pool } from './helpers';
 
 /**
  * Nothing outlives its launcher: whichever process dies, by whatever signal (SIGKILL too),
@@ -50,13 +51,13 @@ async function nothingLeft(processes: readonly ProcessId[], hostId: string, port
 
 function runLongJobs(url: string, count: number): void {
   for (let i = 0; i < count; i += 1) {
-    fetch(`${url}/v1/executions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(LONG_JOB) }).catch(() => undefined);
+    corral(url).execute(LONG_JOB).catch(() => undefined);
   }
 }
 
 /** Waits until `count` sandboxes below `pid` run a job (their runtime is up and the slots are busy). */
 async function busySandboxes(url: string, count: number): Promise<void> {
-  await waitFor(`${count} busy slots`, async () => ((await (await fetch(`${url}/v1/pool`)).json()) as { busy: number }).busy >= count, {
+  await waitFor(`${count} busy slots`, async () => (await pool(url)).busy >= count, {
     timeoutMs: 20_000,
   });
 }
