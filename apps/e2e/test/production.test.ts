@@ -2,7 +2,7 @@ import { freePort, randomLoopbackBase, runToEnd, startService, startStack, waitF
 import { corral, execute, pool, type Answer } from './helpers';
 
 /**
- * The production properties of the issue "Production router and watchdog", end to end: several
+ * The production properties, end to end: several
  * routers on one Redis, a worker dying, Redis restarting, a router stopping, all under traffic.
  */
 let stack: Stack | undefined;

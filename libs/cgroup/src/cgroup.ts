@@ -31,6 +31,12 @@ export type CgroupHost =
   | { ok: false; reason: string };
 
 const ROOT = '/sys/fs/cgroup';
+
+/**
+ * TCP buffers a sandbox may pin (two sockets of its own on its loopback, written to and never
+ * read). cgroup v1 counts them only against this limit of its own; v2 counts them in memory.max.
+ */
+export const TCP_MEMORY_BYTES = 16 * 1024 * 1024;
 const V1_CONTROLLERS = ['memory', 'pids', 'cpuacct', 'freezer'] as const;
 
 /** CPU the sandbox's whole process tree has used, in ms; null when unreadable. */
@@ -170,10 +176,11 @@ export function prepareCgroups(hostId: string): CgroupHost {
 function prepareV1(hostId: string): CgroupHost {
   const bases = Object.fromEntries(V1_CONTROLLERS.map((c) => [c, join(ROOT, c, 'corral', hostId)])) as Record<(typeof V1_CONTROLLERS)[number], string>;
   for (const base of Object.values(bases)) mkdirSync(base, { recursive: true });
+  const tcpLimit = existsSync(join(bases.memory, 'memory.kmem.tcp.limit_in_bytes'));
   return {
     ok: true,
     version: 1,
-    describe: `cgroup v1 (${V1_CONTROLLERS.join(', ')}) under ${join(ROOT, '<controller>', 'corral', hostId)}`,
+    describe: `cgroup v1 (${V1_CONTROLLERS.join(', ')}) under ${join(ROOT, '<controller>', 'corral', hostId)}${tcpLimit ? `, TCP buffers ${TCP_MEMORY_BYTES >> 20} MiB` : ''}`,
     sandbox(name) {
       const dir = (c: (typeof V1_CONTROLLERS)[number]): string => join(bases[c], name);
       return {
@@ -188,6 +195,7 @@ function prepareV1(hostId: string): CgroupHost {
       const [memory, pids] = cg.dirs as [string, string];
       return [
         [join(memory, 'memory.limit_in_bytes'), String(memoryBytes)],
+        ...(tcpLimit ? [[join(memory, 'memory.kmem.tcp.limit_in_bytes'), String(TCP_MEMORY_BYTES)] as [string, string]] : []),
         [join(pids, 'pids.max'), String(pidsMax)],
       ];
     },

@@ -2,8 +2,12 @@
 // The sandbox bootstrap: the first and only file a sandbox process loads before user code.
 // It runs on the pinned sandbox runtime under Node's permission model with read access to this
 // file alone. Protocol on fd 3 (a socket to the worker): write "R" when booted, then read one
-// job as one line of JSON, then run the job's code as the CommonJS main
-// module `main.js`, exactly as `node main.js` would. stdin/stdout/stderr are the real pipes.
+// job as one line of JSON, then run the job's code as the CommonJS main module `main.js`,
+// exactly as `node main.js` would. stdin/stdout/stderr are the real pipes.
+//
+// Nothing here is trusted: the job shares this realm and can undo any of it. How the job ended
+// (status, exit code, signal) and its figures come from corral-spawn and the worker alone; what
+// follows only makes the sandbox quick and tidy for a job that leaves it alone.
 const fs = require('node:fs');
 const Module = require('node:module');
 const path = require('node:path');
@@ -34,31 +38,33 @@ for (let buffer = Buffer.allocUnsafe(65536); ; ) {
 const job = JSON.parse(Buffer.concat(chunks).toString('utf8'));
 fs.closeSync(JOB_FD);
 
-// The end of the job, announced in-band: once every 'exit' listener has run, one marker on
-// stdout and one on stderr (with the exit code), each after everything the code wrote there.
-// The worker answers at once instead of waiting for the runtime's teardown, and kills the
-// process. The marker carries a nonce the code cannot see (it lives in this closure only); a
-// program that replaces process.emit merely falls back to the slower path (the real exit).
-// An uncaught exception is printed after the 'exit' event: then the real exit is awaited.
-const nonce = job.nonce;
-if (typeof nonce === 'string' && nonce.length > 0) {
-  let crashed = false;
-  process.on('uncaughtExceptionMonitor', () => (crashed = true));
-  const emit = process.emit;
-  process.emit = function (event, ...args) {
-    const result = emit.call(this, event, ...args);
-    if (event === 'exit' && !crashed) {
-      const code = process.exitCode ?? args[0] ?? 0;
-      try {
-        fs.writeSync(1, `\0${nonce}\0`);
-        fs.writeSync(2, `\0${nonce}:${code}\0`);
-      } catch {
-        // a closed stdout or stderr: the worker waits for the real exit instead
-      }
-    }
-    return result;
-  };
-}
+// A quick end: once node has emitted 'exit' and every listener has run, the runtime's own
+// teardown (freeing the heap, joining its threads: milliseconds) is skipped by exiting at once
+// with the same code. Only node's own exits count (it sets process._exiting before it emits);
+// an uncaught exception is printed after 'exit', so then node's own path is kept. A job that
+// replaces process.emit merely ends at node's pace.
+const reallyExit = process.reallyExit;
+let crashed = false;
+process.on('uncaughtExceptionMonitor', () => (crashed = true));
+const emit = process.emit;
+process.emit = function (event, ...args) {
+  const result = emit.call(this, event, ...args);
+  if (event === 'exit' && process._exiting === true && !crashed) reallyExit(args[0] ?? process.exitCode ?? 0);
+  return result;
+};
+
+// The process booted before its job came: its clocks start with the job, as in a fresh
+// `node main.js`, and do not tell how long the slot sat idle.
+const { performance } = require('node:perf_hooks');
+const startedAt = process.hrtime.bigint();
+const nowAtStart = performance.now();
+process.uptime = function uptime() {
+  return Number(process.hrtime.bigint() - startedAt) / 1e9;
+};
+const now = performance.now.bind(performance);
+performance.now = function () {
+  return now() - nowAtStart;
+};
 
 const dir = process.cwd();
 const filename = path.join(dir, 'main.js');

@@ -18,11 +18,23 @@
  *   --cgroup DIR         create DIR, put the sandbox in it, remove it when everything has ended
  *   --cgroup-set F=V     write V to file F after creating the cgroups (limits)
  *   --cgroup-get K=F[:N] report file F (or the value after "N " in it) as "cgroup K VALUE" at the end
+ *   --seccomp self       install the sandbox's seccomp filter (seccomp.c) right before exec
+ *   --seccomp fd:N       hand it to the program instead, as a compiled filter on fd N (bubblewrap's
+ *                        --seccomp N installs it right before it starts the sandboxed command)
+ *   --notify-exit PATH   learn the exit code of the process running PATH (the runtime) the moment it
+ *                        calls exit_group, from the kernel (a seccomp user notification), and
+ *                        report it at once as an "ended" line, before any teardown
  *
  * Lines written on the status fd (never inherited by the sandbox):
  *   pid <pid>
  *   cgroup <key> <value>             (one per --cgroup-get, before the exit line)
+ *   ended <code> <peak-rss-kb> <cgroup-cpu-ns|-1>
+ *                                    (--notify-exit: the runtime asked to exit with this code;
+ *                                    what it wrote before is all in its pipes)
  *   exit <code|-1> <signal|0> <user-us> <sys-us> <maxrss-kb>
+ *                                    (once every process of the sandbox has ended: all it wrote
+ *                                    is in its pipes; the cgroups are removed after this line,
+ *                                    and the status fd ends when they are gone)
  *   error <message>                  (instead of both: the sandbox could not be started)
  */
 #define _GNU_SOURCE
@@ -35,7 +47,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <linux/seccomp.h>
+#include "seccomp.h"
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -50,6 +69,73 @@
 struct limit { int resource; rlim_t value; };
 
 static pid_t child = -1;
+
+/* Sends fd over a unix socket (SCM_RIGHTS). */
+static int send_fd(int sock, int fd) {
+  char byte = 'L';
+  struct iovec iov = { &byte, 1 };
+  union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int))]; } control;
+  memset(&control, 0, sizeof control);
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf };
+  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+/* Receives an fd sent by send_fd; -1 when none came. */
+static int recv_fd(int sock) {
+  char byte;
+  struct iovec iov = { &byte, 1 };
+  union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int))]; } control;
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf };
+  if (recvmsg(sock, &msg, MSG_DONTWAIT) != 1) return -1;
+  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+  if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+  return fd;
+}
+
+static int same_file(const char *path, dev_t dev, ino_t ino) {
+  struct stat st;
+  return stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+/* The runtime itself: runs the runtime binary, and its parent does not (a child it forked would). */
+static int is_runtime(pid_t pid, dev_t dev, ino_t ino) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+  if (!same_file(path, dev, ino)) return 0;
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  char *end = strrchr(buf, ')');
+  int ppid = 0;
+  if (!end || sscanf(end + 1, " %*c %d", &ppid) != 1) return 0;
+  snprintf(path, sizeof path, "/proc/%d/exe", ppid);
+  return !same_file(path, dev, ino);
+}
+
+/* VmHWM of a process, in kB; -1 when unreadable. */
+static long peak_rss_kb(pid_t pid) {
+  char path[64], buf[4096];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  char *at = strstr(buf, "VmHWM:");
+  return at ? atol(at + 6) : -1;
+}
 
 /* Writes `value` to `path`; 0 on success. */
 static int write_file(const char *path, const char *value) {
@@ -177,6 +263,9 @@ int main(int argc, char **argv) {
   int nsets = 0;
   char *gets[MAX_CGROUP_OPS];
   int ngets = 0;
+  int seccomp_fd = -1; /* -1: none, 0: install it here, N > 0: hand it over on fd N */
+  const char *notify_exe = NULL;
+  const char *cpu_file = NULL; /* the cgroup CPU counter the "ended" line reports (cpuacct.usage: ns) */
   int i = 1;
 
   for (; i < argc; i++) {
@@ -203,6 +292,13 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[i], "--cgroup-get") == 0 && i + 1 < argc) {
       if (ngets == MAX_CGROUP_OPS || !strchr(argv[i + 1], '=')) usage("bad --cgroup-get");
       gets[ngets++] = argv[++i];
+    } else if (strcmp(argv[i], "--seccomp") == 0 && i + 1 < argc) {
+      const char *how = argv[++i];
+      if (strcmp(how, "self") == 0) seccomp_fd = 0;
+      else if (strncmp(how, "fd:", 3) == 0 && (seccomp_fd = (int)parse_number(how + 3, "--seccomp fd:N")) > 2) {}
+      else usage("--seccomp takes self or fd:N (N > 2)");
+    } else if (strcmp(argv[i], "--notify-exit") == 0 && i + 1 < argc) {
+      notify_exe = argv[++i];
     } else if (strcmp(argv[i], "--rlimit") == 0 && i + 1 < argc) {
       char *spec = argv[++i];
       char *eq = strchr(spec, '=');
@@ -220,6 +316,16 @@ int main(int argc, char **argv) {
   if (i >= argc) usage("no program given");
   if ((uid < 0) != (gid < 0)) usage("--uid and --gid go together");
   if (fcntl(status_fd, F_GETFD) < 0) usage("the status fd is not open");
+  struct stat runtime_st;
+  /* No such runtime: nothing to notify of (the exec fails and says so). */
+  if (notify_exe && stat(notify_exe, &runtime_st) != 0) notify_exe = NULL;
+  for (int c = 0; c < ngets; c++) {
+    if (strncmp(gets[c], "cpuNs=", 6) == 0) cpu_file = gets[c] + 6;
+  }
+  /* Room in the output pipes: a job writing a byte at a time fills them instead of waking the
+     worker for each byte (the worker reads them at most every few ms once it sees that). */
+  fcntl(1, F_SETPIPE_SZ, 256 * 1024);
+  fcntl(2, F_SETPIPE_SZ, 256 * 1024);
   fcntl(status_fd, F_SETFD, FD_CLOEXEC);
 
   /* Whoever stops the launcher stops the sandbox with it. */
@@ -258,6 +364,21 @@ int main(int argc, char **argv) {
   pid_t parent = getpid();
   int errpipe[2];
   if (pipe2(errpipe, O_CLOEXEC) != 0) { perror("corral-spawn: pipe"); return 70; }
+
+  /* The compiled filter bubblewrap installs, in a memfd written now (the sandbox's rlimits
+     forbid file growth once set). */
+  int seccomp_mem = -1;
+  if (seccomp_fd > 0) {
+    struct sock_fprog filter = sandbox_filter();
+    size_t bytes = filter.len * sizeof(struct sock_filter);
+    seccomp_mem = (int)syscall(SYS_memfd_create, "corral-seccomp", MFD_CLOEXEC);
+    if (seccomp_mem < 0 || write(seccomp_mem, filter.filter, bytes) != (ssize_t)bytes || lseek(seccomp_mem, 0, SEEK_SET) != 0) {
+      perror("corral-spawn: seccomp program");
+      return 70;
+    }
+  }
+  int listener_sock[2] = { -1, -1 };
+  if (notify_exe && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, listener_sock) != 0) { perror("corral-spawn: socketpair"); return 70; }
 
   child = fork();
   if (child < 0) { perror("corral-spawn: fork"); return 71; }
@@ -301,9 +422,26 @@ int main(int argc, char **argv) {
       if (setuid((uid_t)uid) != 0) goto fail;
     }
     /* Nothing of the worker's but what it meant to pass (errpipe is close-on-exec). */
-    for (int fd = keep_fds; fd < 1024; fd++) if (fd != errpipe[1]) close(fd);
+    for (int fd = keep_fds; fd < 1024; fd++) if (fd != errpipe[1] && fd != listener_sock[1] && fd != seccomp_mem) close(fd);
     step = "prctl(NO_NEW_PRIVS)";
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) goto fail;
+    if (notify_exe) {
+      step = "seccomp (exit notifier)";
+      struct sock_fprog notifier = exit_notifier();
+      int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &notifier);
+      if (listener < 0 || send_fd(listener_sock[1], listener) != 0) goto fail;
+      close(listener);
+      close(listener_sock[1]);
+    }
+    if (seccomp_fd > 0) {
+      step = "seccomp (program for the jailer)";
+      /* dup2's copy is not close-on-exec; the same fd number keeps its flag, so clear it. */
+      if (seccomp_mem == seccomp_fd ? fcntl(seccomp_fd, F_SETFD, 0) < 0 : dup2(seccomp_mem, seccomp_fd) < 0) goto fail;
+    } else if (seccomp_fd == 0) {
+      step = "seccomp";
+      struct sock_fprog filter = sandbox_filter();
+      if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &filter) != 0) goto fail;
+    }
     step = "exec";
     execv(argv[i], &argv[i]);
   fail:;
@@ -314,11 +452,13 @@ int main(int argc, char **argv) {
   }
 
   close(errpipe[1]);
+  if (listener_sock[1] >= 0) close(listener_sock[1]);
+  if (seccomp_mem >= 0) close(seccomp_mem);
   /* The sandbox keeps its own copies; the launcher lets go of everything but the status fd. */
   int devnull = open("/dev/null", O_RDWR);
   for (int fd = 0; fd < 3; fd++) if (devnull >= 0) dup2(devnull, fd);
   if (devnull > 2) close(devnull);
-  for (int fd = 3; fd < 1024; fd++) if (fd != status_fd && fd != errpipe[0]) close(fd);
+  for (int fd = 3; fd < 1024; fd++) if (fd != status_fd && fd != errpipe[0] && fd != listener_sock[0]) close(fd);
 
   char line[512];
   char failure[256] = {0};
@@ -335,6 +475,48 @@ int main(int argc, char **argv) {
   }
   snprintf(line, sizeof line, "pid %d\n", (int)child);
   report(status_fd, line);
+
+  /* The exit notifier's listener reached us before exec (the errpipe's end): answer its
+     notifications until the child is gone. */
+  int listener = listener_sock[0] >= 0 ? recv_fd(listener_sock[0]) : -1;
+  if (listener_sock[0] >= 0) close(listener_sock[0]);
+  if (listener >= 0) {
+    int child_fd = (int)syscall(SYS_pidfd_open, child, 0);
+    int ended = 0;
+    struct seccomp_notif_sizes sizes;
+    if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) sizes.seccomp_notif = sizeof(struct seccomp_notif);
+    struct seccomp_notif *req = calloc(1, sizes.seccomp_notif > sizeof(struct seccomp_notif) ? sizes.seccomp_notif : sizeof(struct seccomp_notif));
+    for (int watching = 1; watching && child_fd >= 0 && req;) {
+      struct pollfd fds[2] = { { child_fd, POLLIN, 0 }, { listener, POLLIN, 0 } };
+      if (poll(fds, 2, -1) < 0) { if (errno == EINTR) continue; break; }
+      if (fds[1].revents & POLLIN) {
+        memset(req, 0, sizes.seccomp_notif);
+        if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0) {
+          if (!ended && req->data.nr == __NR_exit_group && is_runtime((pid_t)req->pid, runtime_st.st_dev, runtime_st.st_ino)) {
+            /* Still its id (it might have died meanwhile and its pid been reused). */
+            if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0) {
+              ended = 1;
+              long long cpu_ns = -1;
+              char buf[64];
+              if (cpu_file && read_file(cpu_file, buf, sizeof buf) > 0) cpu_ns = atoll(buf);
+              snprintf(line, sizeof line, "ended %d %ld %lld\n", (int)(req->data.args[0] & 0xff), peak_rss_kb((pid_t)req->pid), cpu_ns);
+              report(status_fd, line);
+            }
+          }
+          struct seccomp_notif_resp resp;
+          memset(&resp, 0, sizeof resp);
+          resp.id = req->id;
+          resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+          ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        }
+      }
+      if (fds[1].revents & (POLLHUP | POLLERR)) watching = 0; /* nothing that can notify is left */
+      if (fds[0].revents & POLLIN) watching = 0;
+    }
+    free(req);
+    if (child_fd >= 0) close(child_fd);
+    close(listener);
+  }
 
   int status = 0;
   struct rusage usage;
@@ -383,13 +565,14 @@ int main(int argc, char **argv) {
     snprintf(line, sizeof line, "cgroup %s %lld\n", gets[c], value);
     report(status_fd, line);
   }
-  for (int c = 0; c < ncgroups; c++) remove_cgroup(cgroups[c]);
-
+  /* The answer first: every process of the sandbox has ended, so what it wrote is all in the
+     pipes. The cgroups go after; the status fd ends when they are gone. */
   long long user_us = (long long)usage.ru_utime.tv_sec * 1000000LL + usage.ru_utime.tv_usec;
   long long sys_us = (long long)usage.ru_stime.tv_sec * 1000000LL + usage.ru_stime.tv_usec;
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   snprintf(line, sizeof line, "exit %d %d %lld %lld %ld\n", code, sig, user_us, sys_us, usage.ru_maxrss);
   report(status_fd, line);
+  for (int c = 0; c < ncgroups; c++) remove_cgroup(cgroups[c]);
   return 0;
 }

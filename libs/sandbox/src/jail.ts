@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { prepareCgroups, type CgroupHost, type SandboxCgroup } from '@corral/cgroup';
 
@@ -11,7 +11,15 @@ export const JAILED_CWD = '/sandbox';
 /** How one sandbox is jailed beyond the permission model; every part is optional. */
 export interface JailSpec {
   /** Run inside bubblewrap: new user, mount, pid, ipc, uts, net and cgroup namespaces. */
-  bwrap?: { path: string; libraries: readonly string[]; tmpBytes: number };
+  bwrap?: {
+    path: string;
+    libraries: readonly string[];
+    tmpBytes: number;
+    /** Files bound read-only over /proc files that tell of the host: [file on the host, path in /proc]. */
+    procMasks: readonly (readonly [string, string])[];
+  };
+  /** The sandbox's seccomp filter (corral-spawn's seccomp.c). */
+  seccomp?: boolean;
   /** Run as this uid/gid (the worker must be root). */
   uid?: number;
   gid?: number;
@@ -24,6 +32,23 @@ export interface JailSpec {
 }
 
 /**
+ * /proc files replaced inside bubblewrap (libs/sandbox/proc-masks has one file of each name;
+ * `empty` stands for those read as nothing).
+ */
+export const PROC_MASKS: readonly (readonly [string, string])[] = [
+  ['stat', '/proc/stat'],
+  ['cpuinfo', '/proc/cpuinfo'],
+  ['meminfo', '/proc/meminfo'],
+  ['uptime', '/proc/uptime'],
+  ['loadavg', '/proc/loadavg'],
+  ['version', '/proc/version'],
+  ['boot_id', '/proc/sys/kernel/random/boot_id'],
+  ...['vmstat', 'diskstats', 'interrupts', 'softirqs', 'swaps', 'zoneinfo', 'buddyinfo', 'schedstat', 'pagetypeinfo', 'partitions', 'modules', 'key-users'].map(
+    (name) => ['empty', `/proc/${name}`] as const,
+  ),
+];
+
+/**
  * How strict the jail is: `auto` takes every OS layer this host allows and says which are off;
  * `required` refuses to run unless every layer root can have is on; `off` keeps only the
  * layers inside the process (permission model, empty environment, rlimits, own session).
@@ -31,7 +56,7 @@ export interface JailSpec {
 export type JailMode = 'auto' | 'required' | 'off';
 
 /** The OS layers `required` insists on (root can have each of them). */
-export const OS_LAYERS = ['uid', 'namespaces', 'cgroups'] as const;
+export const OS_LAYERS = ['uid', 'namespaces', 'cgroups', 'seccomp'] as const;
 
 export interface JailRequest {
   mode: JailMode;
@@ -46,6 +71,10 @@ export interface JailRequest {
   tmpMb: number;
   /** Processes per sandbox uid (RLIMIT_NPROC, counts threads). */
   nprocMax: number;
+  /** Descriptors per sandbox (RLIMIT_NOFILE), as the baseline rlimits set it. */
+  nofileMax: number;
+  /** Where the mask files of PROC_MASKS are (by name), as the sandbox uid can read them. */
+  procMaskFile: (name: string) => string;
 }
 
 /** What this host can give sandboxes, decided once at start-up. */
@@ -57,8 +86,8 @@ export interface PreparedJail {
   off: readonly string[];
   /** The host's cgroup folders: this worker's own, and their parents shared with other hosts. */
   cgroupFolders: { own: readonly string[]; shared: readonly string[] };
-  /** The jail for one sandbox. */
-  spec(slotIndex: number, name: string, memoryLimitMb: number): JailSpec;
+  /** The jail for one sandbox: its uid is the base + `uidIndex`, its cgroup `name`. */
+  spec(uidIndex: number, name: string, memoryLimitMb: number): JailSpec;
   /**
    * Removes cgroups left by sandboxes of workers that are gone (their pid is in the name:
    * `<anything>-<worker pid>-<n>`); returns how many.
@@ -141,6 +170,7 @@ export function bwrapArgs(spec: NonNullable<JailSpec['bwrap']>, nodePath: string
     ...spec.libraries.flatMap((lib) => ['--ro-bind', lib, lib]),
     '--proc',
     '/proc',
+    ...spec.procMasks.flatMap(([file, target]) => ['--ro-bind', file, target]),
     '--dev',
     '/dev',
     '--size',
@@ -160,7 +190,7 @@ export function prepareJail(request: JailRequest): PreparedJail {
   const layers: Record<string, string> = {
     'permission model': 'on (--permission, read access to the bootstrap only)',
     environment: 'empty',
-    rlimits: 'core 0, fsize 0, nofile 512',
+    rlimits: `core 0, fsize 0, nofile ${request.nofileMax}`,
   };
   if (request.mode === 'off') {
     for (const layer of OS_LAYERS) layers[layer] = 'off (CORRAL_SANDBOX_JAIL=off)';
@@ -188,25 +218,31 @@ export function prepareJail(request: JailRequest): PreparedJail {
         }
       });
     }
-    bwrap = { path: bwrapPath, libraries, tmpBytes: request.tmpMb * 1024 * 1024 };
-    layers['namespaces'] = `bubblewrap (${bwrapPath}): user, mount, pid, ipc, uts, net, cgroup; read-only root of the runtime and ${libraries.length} libraries; ${request.tmpMb} MiB /tmp`;
+    // Only files this kernel has (bubblewrap cannot bind over a file that does not exist).
+    const procMasks = PROC_MASKS.filter(([, target]) => existsSync(target)).map(([name, target]) => [request.procMaskFile(name), target] as const);
+    bwrap = { path: bwrapPath, libraries, tmpBytes: request.tmpMb * 1024 * 1024, procMasks };
+    layers['namespaces'] = `bubblewrap (${bwrapPath}): user, mount, pid, ipc, uts, net, cgroup; read-only root of the runtime and ${libraries.length} libraries; ${request.tmpMb} MiB /tmp; ${procMasks.length} /proc files of the host masked`;
   }
 
   let cgroups: CgroupHost = { ok: false, reason: 'turned off (CORRAL_CGROUPS=off)' };
   if (request.useCgroups) cgroups = root ? prepareCgroups(request.hostId) : { ok: false, reason: 'not root' };
   layers['cgroups'] = cgroups.ok ? `${cgroups.describe}: memory, pids ${request.pidsMax}, CPU accounting` : `off: ${cgroups.reason}`;
-  layers['uid'] = root ? `uid/gid ${request.uidBase} + slot index, no supplementary groups, no new privileges` : 'off: not root (sandboxes run as the worker user)';
+  layers['uid'] = root
+    ? `uid/gid ${request.uidBase} + 2 × slot index + 0 or 1 (a sandbox's and the one booting beside it differ), no supplementary groups, no new privileges`
+    : 'off: not root (sandboxes run as the worker user)';
+  layers['seccomp'] =
+    'on: ptrace, mounts, namespaces, keys, bpf, perf events, userfaultfd, io_uring, modules, clocks, reboot, swap and sysinfo refused; sockets: AF_UNIX and TCP only';
   if (!root && request.mode === 'required') {
     throw new JailRequirementError({ uid: 'off: the worker is not root (the uid, namespaces and cgroups layers need it)' });
   }
   if (root) layers['rlimits'] += `, nproc ${request.nprocMax}`;
 
-  const spec = (slotIndex: number, name: string, memoryLimitMb: number): JailSpec => {
-    const result: JailSpec = {};
+  const spec = (uidIndex: number, name: string, memoryLimitMb: number): JailSpec => {
+    const result: JailSpec = { seccomp: true };
     if (bwrap) result.bwrap = bwrap;
     if (root) {
-      result.uid = request.uidBase + slotIndex;
-      result.gid = request.uidBase + slotIndex;
+      result.uid = request.uidBase + uidIndex;
+      result.gid = request.uidBase + uidIndex;
       result.rlimits = { nproc: request.nprocMax };
     }
     if (cgroups.ok) {

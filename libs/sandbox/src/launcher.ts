@@ -21,6 +21,8 @@ export interface SandboxExit {
   oomKilled: boolean;
   /** CPU of the whole tree from the cgroup, in µs, when the sandbox had one. */
   cgroupCpuUs: number | null;
+  /** Reported at the runtime's exit_group, before its teardown (the `ended` line). */
+  early?: boolean;
 }
 
 /** Signal numbers to names; the first name of a number wins (SIGABRT, not its alias SIGIOT). */
@@ -34,6 +36,9 @@ for (const [name, number] of Object.entries(constants.signals)) {
  * process), and node:sqlite, which opens files outside the allow-list, does not exist.
  */
 const RUNTIME_FLAGS = ['--freeze-flags-after-init', '--no-experimental-sqlite'];
+
+/** Where corral-spawn hands bubblewrap the compiled seccomp filter (above the 4 fds a sandbox keeps). */
+const SECCOMP_FD = 5;
 
 /**
  * Parses corral-spawn's exit line. Behind bubblewrap the sandbox's own death by a signal comes
@@ -59,6 +64,18 @@ export function parseExit(line: string, jailed: boolean, cgroup: ReadonlyMap<str
   };
 }
 
+/**
+ * Parses corral-spawn's ended line: the runtime called exit_group with this code (as the OS keeps
+ * it, 0-255), its peak memory and the cgroup's CPU then. The process is ending; its usage comes
+ * later with the exit line, so `cpuUs` is the cgroup's figure (or 0 without a cgroup: the worker
+ * reads the process tree then).
+ */
+export function parseEnded(line: string): SandboxExit {
+  const [, code, peakKb, cpuNs] = line.split(' ').map(Number) as number[];
+  const cgroupCpuUs = cpuNs !== undefined && cpuNs >= 0 ? cpuNs / 1000 : null;
+  return { exitCode: code ?? null, signal: null, cpuUs: cgroupCpuUs ?? 0, maxRssKb: Math.max(0, peakKb ?? 0), oomKilled: false, cgroupCpuUs, early: true };
+}
+
 /** A failure to start, as an exit. */
 export function launchFailure(message: string): SandboxExit {
   return { exitCode: null, signal: null, cpuUs: 0, maxRssKb: 0, oomKilled: false, cgroupCpuUs: null, launchError: message };
@@ -78,25 +95,38 @@ export function launcherArgs(options: SandboxOptions): string[] {
     for (const [file, value] of jail.cgroup.limits) args.push('--cgroup-set', `${file}=${value}`);
     for (const [key, file] of jail.cgroup.reports) args.push('--cgroup-get', `${key}=${file}`);
   }
+  // The exit code from the kernel, at the runtime's exit_group: the trusted side's answer, early.
+  args.push('--notify-exit', options.nodePath);
+  // Behind bubblewrap the filter is installed by bubblewrap, right before it starts the runtime
+  // (bubblewrap itself needs mounts and namespaces).
+  if (jail.seccomp) args.push('--seccomp', jail.bwrap ? `fd:${SECCOMP_FD}` : 'self');
   const node = jail.bwrap ? JAILED_NODE : options.nodePath;
   const bootstrap = jail.bwrap ? JAILED_BOOTSTRAP : options.bootstrapPath;
   const permission = options.permissionModel === false ? [] : ['--permission', `--allow-fs-read=${bootstrap}`];
   const runtime = [node, ...permission, ...RUNTIME_FLAGS, `--max-old-space-size=${options.heapMb}`, bootstrap];
-  if (jail.bwrap) return [...args, '--', jail.bwrap.path, ...bwrapArgs(jail.bwrap, options.nodePath, options.bootstrapPath, Boolean(jail.netns)), ...runtime];
+  if (jail.bwrap) {
+    const seccomp = jail.seccomp ? ['--seccomp', String(SECCOMP_FD)] : [];
+    return [...args, '--', jail.bwrap.path, ...seccomp, ...bwrapArgs(jail.bwrap, options.nodePath, options.bootstrapPath, Boolean(jail.netns)), ...runtime];
+  }
   return [...args, '--', ...runtime];
 }
 
 /**
  * Reads corral-spawn's status pipe: `pid <pid>` first, `cgroup <key> <value>` lines, then one
- * `exit …` (or `error …`) line. `exited` resolves when the pipe ends, with the exit it reported,
- * or, when it reported none (it was killed), a launch failure by SIGKILL.
+ * `exit …` (or `error …`) line. `reported` resolves at that line: every process of the sandbox
+ * has ended then. `exited` resolves when the pipe ends (the launcher has removed the cgroups
+ * too), with the exit it reported, or, when it reported none (it was killed), a launch failure
+ * by SIGKILL.
  */
 export class LauncherStatus {
   /** The leader of the sandbox's process group (bubblewrap, or the runtime), once reported. */
   leaderPid: number | null = null;
+  readonly reported: Promise<SandboxExit>;
   readonly exited: Promise<SandboxExit>;
 
   constructor(status: Readable, jailed: boolean, onEnd: () => void) {
+    let onReport: (exit: SandboxExit) => void = () => undefined;
+    this.reported = new Promise<SandboxExit>((resolve) => (onReport = resolve));
     this.exited = new Promise<SandboxExit>((resolve) => {
       let text = '';
       let exit: SandboxExit | undefined;
@@ -112,8 +142,9 @@ export class LauncherStatus {
           else if (line.startsWith('cgroup ')) {
             const [, key = '', value = ''] = line.split(' ');
             cgroupFigures.set(key, Number(value));
-          } else if (line.startsWith('exit ')) exit = parseExit(line, jailed, cgroupFigures);
-          else if (line.startsWith('error ')) exit = launchFailure(line.slice(6));
+          } else if (line.startsWith('ended ')) onReport(parseEnded(line));
+          else if (line.startsWith('exit ')) onReport((exit = parseExit(line, jailed, cgroupFigures)));
+          else if (line.startsWith('error ')) onReport((exit = launchFailure(line.slice(6))));
         }
       });
       this.settle = (failure?: string): void => {
@@ -121,7 +152,9 @@ export class LauncherStatus {
         settled = true;
         if (failure) exit ??= launchFailure(failure);
         onEnd();
-        resolve(exit ?? { ...launchFailure('the sandbox launcher ended without a report'), signal: 'SIGKILL' });
+        const final = exit ?? { ...launchFailure('the sandbox launcher ended without a report'), signal: 'SIGKILL' as const };
+        onReport(final);
+        resolve(final);
       };
       status.once('end', () => this.settle());
       status.once('close', () => this.settle());

@@ -1,66 +1,134 @@
 import type { Readable } from 'node:stream';
-import { EndMarker } from './end-marker';
 
-/** Room in the output cap for the end markers (they are cut before anything is counted). */
-const MARKER_ROOM = 128;
+/**
+ * A job that writes a byte per write would cost the worker a read, a Buffer and a callback per
+ * byte: after this many small reads in a row, a stream is read at most once per PAUSE_MS, and
+ * the bytes wait in the kernel's pipe meanwhile (the writer blocks once it is full). So the
+ * worker's cost per job is bounded by its duration, whatever the job's pattern of writes.
+ */
+const FREE_SMALL_READS = 32;
+const SMALL_READ_BYTES = 16 * 1024;
+const PAUSE_MS = 2;
+
+/** How long the pipes may take to end once every process of the sandbox has. */
+const DRAIN_WAIT_MS = 1000;
+
+/** The libuv handle under a pipe: stopping it takes the fd out of the event loop (pause() alone still reads into the stream's buffer). */
+interface PipeHandle {
+  readStop?: () => number;
+  readStart?: () => number;
+}
+
+/** Reads one stream, throttled as above; `drain` lifts the throttle and waits for its end. */
+class ThrottledReader {
+  private smallReads = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private draining = false;
+  private readonly ended: Promise<void>;
+
+  constructor(
+    private readonly stream: Readable,
+    onChunk: (chunk: Buffer) => void,
+  ) {
+    this.ended = new Promise((resolve) => {
+      if (stream.readableEnded || stream.destroyed) return resolve();
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+    });
+    stream.on('data', (chunk: Buffer) => {
+      onChunk(chunk);
+      if (this.draining) return;
+      this.smallReads = chunk.length < SMALL_READ_BYTES ? this.smallReads + 1 : 0;
+      if (this.smallReads > FREE_SMALL_READS) this.pause();
+    });
+  }
+
+  private handle(): PipeHandle | undefined {
+    return (this.stream as unknown as { _handle?: PipeHandle })._handle;
+  }
+
+  private pause(): void {
+    this.stream.pause();
+    this.handle()?.readStop?.();
+    this.timer = setTimeout(() => this.resume(), PAUSE_MS);
+  }
+
+  private resume(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.handle()?.readStart?.();
+    this.stream.resume();
+  }
+
+  /**
+   * Reads, at full speed, what the pipe holds now: after two turns of the event loop, the second
+   * after a poll in which libuv read the pipe until it had nothing more.
+   */
+  async flush(): Promise<void> {
+    this.draining = true;
+    this.resume();
+    for (let turn = 0; turn < 2; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** Reads the rest at full speed; resolves at the stream's end, or after `waitMs`. */
+  drain(waitMs: number): Promise<void> {
+    this.draining = true;
+    this.resume();
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([this.ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]).finally(() => clearTimeout(timer));
+  }
+}
 
 /**
  * What one job writes to stdout and stderr: kept up to the output cap (beyond it, `onOverflow`
- * is called once), with the bootstrap's end markers found and cut.
+ * is called once and nothing more is kept), until the answer is decided (`seal`): what the job
+ * writes after that reaches nobody.
  */
 export class JobOutput {
-  private readonly out: { chunks: Buffer[]; marker: EndMarker };
-  private readonly err: { chunks: Buffer[]; marker: EndMarker };
-  private rawBytes = 0;
-  private overflowed = false;
-  /** Resolves once both end markers have arrived (everything the code wrote is here). */
-  readonly marked: Promise<'marked'>;
+  private readonly out: Buffer[] = [];
+  private readonly err: Buffer[] = [];
+  private readonly readers: ThrottledReader[];
+  private bytes = 0;
+  private sealed = false;
 
   constructor(
     stdout: Readable,
     stderr: Readable,
-    nonce: string,
     private readonly maxBytes: number,
-    onOverflow: () => void,
+    private readonly onOverflow: () => void,
   ) {
-    this.out = { chunks: [], marker: new EndMarker(nonce, false) };
-    this.err = { chunks: [], marker: new EndMarker(nonce, true) };
-    let markersSeen: () => void = () => undefined;
-    this.marked = new Promise((resolve) => (markersSeen = () => resolve('marked')));
-    const collect =
-      (stream: typeof this.out) =>
-      (chunk: Buffer): void => {
-        if (this.overflowed) return;
-        stream.chunks.push(chunk);
-        this.rawBytes += chunk.length;
-        stream.marker.feed(chunk);
-        if (this.out.marker.found && this.err.marker.found) markersSeen();
-        else if (this.rawBytes > maxBytes + MARKER_ROOM) {
-          this.overflowed = true;
-          onOverflow();
-        }
-      };
-    stdout.on('data', collect(this.out));
-    stderr.on('data', collect(this.err));
+    this.readers = [new ThrottledReader(stdout, (chunk) => this.keep(this.out, chunk)), new ThrottledReader(stderr, (chunk) => this.keep(this.err, chunk))];
   }
 
-  /** The exit code the stderr marker carried (the bootstrap's word), once marked. */
-  get markedCode(): number | null {
-    return this.err.marker.code;
+  private keep(into: Buffer[], chunk: Buffer): void {
+    if (this.sealed) return;
+    into.push(chunk);
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) {
+      this.sealed = true;
+      this.onOverflow();
+    }
   }
 
-  get overflow(): boolean {
-    return this.overflowed;
+  /** The answer is decided: nothing written from now on is kept. */
+  seal(): void {
+    this.sealed = true;
   }
 
-  /** What was written, markers cut, within the cap (`before` comes first on stderr: the boot's own output). */
+  /**
+   * Reads what is left in the pipes and keeps nothing after it. `writersGone`: every process of
+   * the sandbox has ended, so the pipes end; otherwise (the runtime has called exit_group, and
+   * its writes are all in the pipes already) what they hold now is read.
+   */
+  async drained(writersGone: boolean): Promise<void> {
+    await Promise.all(this.readers.map((reader) => (writersGone ? reader.drain(DRAIN_WAIT_MS) : reader.flush())));
+    this.sealed = true;
+  }
+
+  /** What was written, within the cap (`before` comes first on stderr: the boot's own output). */
   collected(before: readonly Buffer[]): { stdout: Buffer; stderr: Buffer; truncated: boolean } {
-    const upTo = (stream: typeof this.out): Buffer => {
-      const all = Buffer.concat(stream.chunks);
-      return stream.marker.offset === null ? all : all.subarray(0, stream.marker.offset);
-    };
-    let stdout = upTo(this.out);
-    let stderr = Buffer.concat([...before, upTo(this.err)]);
+    let stdout = Buffer.concat(this.out);
+    let stderr = Buffer.concat([...before, ...this.err]);
     let truncated = false;
     if (stdout.length + stderr.length > this.maxBytes) {
       truncated = true;

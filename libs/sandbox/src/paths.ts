@@ -7,6 +7,9 @@ const ROOT = join(__dirname, '..');
 /** The file every sandbox loads first; the only file it may read. */
 export const BOOTSTRAP_PATH = join(ROOT, 'bootstrap', 'bootstrap.cjs');
 
+/** The files bound over /proc files of the host inside bubblewrap (one per name of PROC_MASKS). */
+export const PROC_MASKS_DIR = join(ROOT, 'proc-masks');
+
 /** The trusted parent of each sandbox (built from native/corral-spawn.c). */
 export const SPAWN_HELPER_PATH = join(ROOT, 'native', 'bin', 'corral-spawn');
 

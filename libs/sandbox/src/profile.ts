@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertRequired, prepareJail, type JailMode, type PreparedJail } from './jail';
-import { BOOTSTRAP_PATH, resolveSandboxNode, resolveSpawnHelper } from './paths';
+import { assertRequired, prepareJail, PROC_MASKS, type JailMode, type PreparedJail } from './jail';
+import { BOOTSTRAP_PATH, PROC_MASKS_DIR, resolveSandboxNode, resolveSpawnHelper } from './paths';
 import type { SandboxOptions } from './types';
 import { stageForSandboxes, sweepStaging, type Staging } from './stage';
 
@@ -14,8 +14,11 @@ export const BOOT_NICE = 10;
 /** The runtime maps about 1.3 GiB at rest; the address-space rlimit leaves room for it and twice the memory budget. */
 const ADDRESS_SPACE_BASE_MB = 2048;
 
-/** Baseline OS limits for every sandbox: no core dumps, no file growth, bounded descriptors. */
-export const BASE_RLIMITS: Readonly<Record<string, number>> = Object.freeze({ core: 0, fsize: 0, nofile: 512 });
+/**
+ * Baseline OS limits for every sandbox: no core dumps, no file growth, and few descriptors (the
+ * runtime holds about 20 at rest; each socket a job opens can pin kernel buffers).
+ */
+export const BASE_RLIMITS: Readonly<Record<string, number>> = Object.freeze({ core: 0, fsize: 0, nofile: 128 });
 
 /** What a profile is built from: the worker's configuration has every field. */
 export interface SandboxProfileSettings {
@@ -33,9 +36,14 @@ export interface SandboxProfileSettings {
   stageDir: string;
 }
 
-/** One sandbox to boot: its slot (picks the uid), its heap, and where it runs. */
+/** One sandbox to boot: its slot and generation (they pick the uid), its heap, and where it runs. */
 export interface SandboxRequest {
   slotIndex: number;
+  /**
+   * Counts the slot's sandboxes: consecutive ones run as two uids, so that per-uid limits a job
+   * fills (processes, inotify) never touch the sandbox booting beside it.
+   */
+  generation?: number;
   heapMb: number;
   /** The slot's network namespace (netns backend). */
   netns?: string;
@@ -82,6 +90,7 @@ export function sandboxProfile(settings: Readonly<SandboxProfileSettings>, owner
   const sourceNode = resolveSandboxNode(settings.sandboxNode);
   const helperPath = resolveSpawnHelper();
   const root = process.getuid?.() === 0;
+  const maskFiles = [...new Set(PROC_MASKS.map(([name]) => join(PROC_MASKS_DIR, name)))];
   let staging: Staging = { paths: new Map(), dir: null, reason: null, remove: () => undefined };
   if (root && settings.sandboxJail !== 'off') {
     sweepStaging(settings.stageDir, isAlive);
@@ -89,13 +98,15 @@ export function sandboxProfile(settings: Readonly<SandboxProfileSettings>, owner
       [
         { source: sourceNode, executable: true },
         { source: BOOTSTRAP_PATH, executable: false },
+        ...maskFiles.map((source) => ({ source, executable: false })),
       ],
       settings.stageDir,
       owner,
     );
   }
-  const nodePath = staging.paths.get(sourceNode) ?? sourceNode;
-  const bootstrapPath = staging.paths.get(BOOTSTRAP_PATH) ?? BOOTSTRAP_PATH;
+  const reachable = (path: string): string => staging.paths.get(path) ?? path;
+  const nodePath = reachable(sourceNode);
+  const bootstrapPath = reachable(BOOTSTRAP_PATH);
   // An empty folder as every sandbox's working directory; the permission model keeps it read-only.
   const workdir = mkdtempSync(join(tmpdir(), 'corral-sandbox-'));
   let jail: PreparedJail | undefined;
@@ -111,6 +122,8 @@ export function sandboxProfile(settings: Readonly<SandboxProfileSettings>, owner
       pidsMax: settings.sandboxPidsMax,
       tmpMb: settings.sandboxTmpMb,
       nprocMax: settings.sandboxNprocMax,
+      nofileMax: BASE_RLIMITS['nofile'] ?? 0,
+      procMaskFile: (name) => reachable(join(PROC_MASKS_DIR, name)),
     });
     assertRequired(jail);
   } catch (err) {
@@ -128,7 +141,7 @@ export function sandboxProfile(settings: Readonly<SandboxProfileSettings>, owner
       return current;
     },
     staging,
-    options({ slotIndex, heapMb, netns }) {
+    options({ slotIndex, generation = 0, heapMb, netns }) {
       return {
         nodePath,
         helperPath,
@@ -141,7 +154,7 @@ export function sandboxProfile(settings: Readonly<SandboxProfileSettings>, owner
         ...(root ? { bootNice: BOOT_NICE } : {}),
         jail: {
           // The owner's pid in the name lets a sweep (or the janitor) tell a dead owner's cgroups.
-          ...current.spec(slotIndex, `s${slotIndex}-${process.pid}-${(sequence += 1)}`, heapMb + settings.rssOverheadMb),
+          ...current.spec(2 * slotIndex + (generation % 2), `s${slotIndex}-${process.pid}-${(sequence += 1)}`, heapMb + settings.rssOverheadMb),
           ...(netns ? { netns } : {}),
         },
       };

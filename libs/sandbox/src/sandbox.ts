@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { readCgroupCpuMs, type SandboxCgroup } from '@corral/cgroup';
@@ -20,19 +19,6 @@ const PEAK_SAMPLE_MS = 50;
 
 /** Boot-time stderr kept for error messages (a runtime that cannot start says why there). */
 const BOOT_STDERR_LIMIT = 8192;
-
-function whenEnded(stream: Readable, timeoutMs: number): Promise<void> {
-  if (stream.readableEnded || stream.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    const done = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    stream.once('end', done);
-    stream.once('close', done);
-  });
-}
 
 /**
  * One sandbox process, booted ahead of its job and used for exactly one. `ready` resolves when
@@ -197,12 +183,6 @@ export class Sandbox {
     if (this.ended || this.killing) return;
     this.samplePeak();
     this.sampledCpuMs = Math.max(this.sampledCpuMs, this.cpuUsedMs());
-    this.terminate();
-  }
-
-  /** The signals of `kill`, without sampling first (the caller just has). */
-  private terminate(): void {
-    if (this.ended || this.killing) return;
     // Once the process group is known, one round of signals is enough; before, a later call still has work to do.
     const leader = this.launcher.leaderPid;
     this.killing = leader !== null;
@@ -228,11 +208,9 @@ export class Sandbox {
     await this.ready;
     // The boot's CPU and peak memory were read at ready (a job too short for the sampler still reports memory).
     const cpuBaseMs = this.readyCpu.sandboxMs;
-    // The end marker's nonce: only the bootstrap learns it (from the job), never the code.
-    const nonce = randomBytes(12).toString('hex');
     let killedFor: RunResult['killedFor'] = null;
     this.stderr.off('data', this.onBootStderr);
-    const output = new JobOutput(this.stdout, this.stderr, nonce, request.maxOutputBytes, () => {
+    const output = new JobOutput(this.stdout, this.stderr, request.maxOutputBytes, () => {
       killedFor ??= 'output_limit';
       this.kill();
     });
@@ -241,32 +219,21 @@ export class Sandbox {
     const sampler = setInterval(() => this.samplePeak(), PEAK_SAMPLE_MS);
     const timer = setTimeout(() => {
       killedFor ??= 'timeout';
+      output.seal();
       this.kill();
     }, request.timeoutMs);
-    this.jobChannel.end(`${JSON.stringify({ code: request.code, args: request.args, nonce })}\n`);
+    this.jobChannel.end(`${JSON.stringify({ code: request.code, args: request.args })}\n`);
     this.stdin.end(request.stdin);
 
-    const how = await Promise.race([this.exited.then(() => 'exited' as const), output.marked]);
+    // How it ended comes from its trusted parent alone, once every process of it has ended:
+    // nothing the job writes or does inside can answer for it, or answer early.
+    const exit = await this.launcher.reported;
     const durationMs = performance.now() - started;
+    // Without a cgroup an early report carries no CPU figure: the process tree's, read now while it ends.
+    const cpuEndMs = exit.cgroupCpuUs !== null ? exit.cgroupCpuUs / 1000 : exit.early ? this.cpuUsedMs() : exit.cpuUs / 1000;
     clearTimeout(timer);
     clearInterval(sampler);
-    let exit: SandboxExit;
-    let cpuMs: number;
-    if (how === 'marked' && killedFor === null) {
-      // Every exit listener has run and everything the code wrote has arrived: answer now,
-      // with figures read from the trusted side, and let the runtime's teardown die unseen.
-      this.samplePeak();
-      const cpuNowMs = this.cpuUsedMs();
-      exit = { exitCode: output.markedCode, signal: null, cpuUs: cpuNowMs * 1000, maxRssKb: this.sampledPeakKb, oomKilled: false, cgroupCpuUs: null };
-      cpuMs = Math.max(0, cpuNowMs - cpuBaseMs);
-      this.sampledCpuMs = cpuNowMs;
-      this.terminate();
-    } else {
-      exit = await this.exited;
-      // The pipes close when the last holder in the (now killed) process group is gone.
-      await Promise.all([whenEnded(this.stdout, 1000), whenEnded(this.stderr, 1000)]);
-      cpuMs = Math.max(0, Math.max((exit.cgroupCpuUs ?? exit.cpuUs) / 1000, this.sampledCpuMs) - cpuBaseMs);
-    }
+    await output.drained(!exit.early);
     const { stdout, stderr, truncated } = output.collected(this.bootStderr);
     if (truncated) killedFor ??= 'output_limit';
     return {
@@ -276,7 +243,7 @@ export class Sandbox {
       truncated,
       killedFor,
       durationMs,
-      cpuMs,
+      cpuMs: Math.max(0, Math.max(cpuEndMs, this.sampledCpuMs) - cpuBaseMs),
       // A process killed behind bubblewrap may never be waited for by anyone who reports its
       // usage; the peak the worker sampled while it ran covers that case.
       memoryBytes: Math.max(exit.maxRssKb, this.sampledPeakKb) * 1024,

@@ -57,8 +57,8 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
     config,
     log,
     bootGate,
-    startSandbox: (slotIndex: number, heapMb: number, _generation: number, netns?: string) =>
-      new Sandbox(profile.options({ slotIndex, heapMb, ...(netns ? { netns } : {}) })),
+    startSandbox: (slotIndex: number, heapMb: number, generation: number, netns?: string) =>
+      new Sandbox(profile.options({ slotIndex, generation, heapMb, ...(netns ? { netns } : {}) })),
   };
 
   async function serve(slot: SlotRecord): Promise<void> {

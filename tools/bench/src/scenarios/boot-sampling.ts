@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BOOTSTRAP_PATH, resolveSandboxNode, resolveSpawnHelper, Sandbox, type SandboxOptions } from '@corral/sandbox';
+import { BASE_RLIMITS, BOOTSTRAP_PATH, resolveSandboxNode, resolveSpawnHelper, Sandbox, type SandboxOptions } from '@corral/sandbox';
 import { runNodeMeasured, startIdleNode } from '../baselines';
 import type { Cleanup } from '../cleanup';
 import { mainThreadCpuMs, readMemory, readStat, threadsCpuMs, type Memory } from '../procfs';
@@ -74,7 +74,6 @@ export const DEFAULT_BOOT_VARIANTS: readonly BootVariant[] = [
 
 /** The worker's default heap (CORRAL_DEFAULT_MEMORY_MB) and baseline rlimits (apps/worker). */
 const DEFAULT_HEAP_MB = 128;
-const BASELINE_RLIMITS = { core: 0, fsize: 0, nofile: 512 };
 
 /**
  * The one place where the benchmark builds Sandbox options: the defaults the worker uses,
@@ -87,7 +86,7 @@ export function sandboxOptions(cwd: string, overrides: Partial<SandboxOptions> =
     bootstrapPath: BOOTSTRAP_PATH,
     heapMb: DEFAULT_HEAP_MB,
     cwd,
-    rlimits: BASELINE_RLIMITS,
+    rlimits: BASE_RLIMITS,
     ...overrides,
   };
 }

@@ -1,4 +1,5 @@
-import { BOOTSTRAP_PATH, prepareJail } from '@corral/sandbox';
+import { loadWorkerConfig } from '@corral/config';
+import { sandboxProfile } from '@corral/sandbox';
 import type { Cleanup } from '../cleanup';
 import { formatMiB, formatMs, formatRatio } from '../format';
 import { ratio } from '../stats';
@@ -16,26 +17,31 @@ export const BOOT_TARGETS = {
 const kb = (value: number): string => formatMiB(value * 1024);
 
 /**
- * The sandbox as the worker boots it when root (every layer this host allows: bubblewrap, a uid,
- * a cgroup), side by side with the default (the permission model and rlimits only).
+ * The sandbox as the worker boots it (every layer this host allows: as root bubblewrap, a uid, a
+ * cgroup, seccomp), side by side with the jail off (the permission model and rlimits only): both
+ * from the worker's own profile and default configuration.
  */
-function bootVariants(nodePath: string, cleanup: Cleanup): BootVariant[] {
-  const jail = prepareJail({
-    mode: 'auto',
-    hostId: `bench-${process.pid}`,
-    nodePath,
-    bootstrapPath: BOOTSTRAP_PATH,
-    uidBase: 200_000,
-    useCgroups: true,
-    pidsMax: 64,
-    tmpMb: 16,
-    nprocMax: 64,
+function bootVariants(cleanup: Cleanup): BootVariant[] {
+  const settings = (mode: string) =>
+    loadWorkerConfig({ CORRAL_HOST_ID: `bench-${process.pid}`, CORRAL_SANDBOX_JAIL: mode, CORRAL_SANDBOX_NODE: process.env['CORRAL_SANDBOX_NODE'] });
+  const plain = sandboxProfile(settings('off'), `bench-plain-${process.pid}`);
+  const jailed = sandboxProfile(settings('auto'));
+  cleanup.add('the benchmark cgroups and staging', () => {
+    plain.release();
+    jailed.release();
   });
-  cleanup.add('the benchmark cgroups', () => jail.release());
-  const layers = Object.entries(jail.layers).map(([layer, state]) => `${layer}: ${state}`).join('; ');
+  const layers = Object.entries(jailed.jail.layers).map(([layer, state]) => `${layer}: ${state}`).join('; ');
   return [
-    { label: 'default', description: 'the permission model, an empty environment and the baseline rlimits under corral-spawn; no further jail layers' },
-    { label: 'jailed', description: `every layer this host allows, as the worker boots it (${layers})`, options: (sample) => ({ jail: jail.spec(0, `bench-${process.pid}-${sample + 1}`, 128 + 96) }) },
+    {
+      label: 'default',
+      description: 'the permission model, an empty environment and the baseline rlimits under corral-spawn; no further jail layers',
+      options: () => plain.options({ slotIndex: 0, heapMb: 128 }),
+    },
+    {
+      label: 'jailed',
+      description: `every layer this host allows, as the worker boots it (${layers})`,
+      options: (sample) => jailed.options({ slotIndex: 0, generation: sample, heapMb: 128 }),
+    },
   ];
 }
 
@@ -63,7 +69,7 @@ export const boot: Scenario<BootResult> = {
   needs: [],
 
   run(ctx) {
-    return runBootScenario({ ...ctx.plan.boot, variants: bootVariants(ctx.nodePath, ctx.cleanup), progress: ctx.progress, cleanup: ctx.cleanup });
+    return runBootScenario({ ...ctx.plan.boot, variants: bootVariants(ctx.cleanup), progress: ctx.progress, cleanup: ctx.cleanup });
   },
 
   render(r) {
