@@ -21,6 +21,8 @@
  *   --seccomp self       install the sandbox's seccomp filter (seccomp.c) right before exec
  *   --seccomp fd:N       hand it to the program instead, as a compiled filter on fd N (bubblewrap's
  *                        --seccomp N installs it right before it starts the sandboxed command)
+ *   --relay              the sandbox writes stdout and stderr into pipes that corral-spawn moves to its
+ *                        own (relay.c: small writes merged, a bounded number of wakeups of the worker)
  *   --notify-exit PATH   learn the exit code of the process running PATH (the runtime) the moment it
  *                        calls exit_group, from the kernel (a seccomp user notification), and
  *                        report it at once as an "ended" line, before any teardown
@@ -54,6 +56,8 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/seccomp.h>
+#include "notify.h"
+#include "relay.h"
 #include "seccomp.h"
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -97,44 +101,6 @@ static int recv_fd(int sock) {
   int fd;
   memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
   return fd;
-}
-
-static int same_file(const char *path, dev_t dev, ino_t ino) {
-  struct stat st;
-  return stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
-}
-
-/* The runtime itself: runs the runtime binary, and its parent does not (a child it forked would). */
-static int is_runtime(pid_t pid, dev_t dev, ino_t ino) {
-  char path[64], buf[512];
-  snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
-  if (!same_file(path, dev, ino)) return 0;
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
-  char *end = strrchr(buf, ')');
-  int ppid = 0;
-  if (!end || sscanf(end + 1, " %*c %d", &ppid) != 1) return 0;
-  snprintf(path, sizeof path, "/proc/%d/exe", ppid);
-  return !same_file(path, dev, ino);
-}
-
-/* VmHWM of a process, in kB; -1 when unreadable. */
-static long peak_rss_kb(pid_t pid) {
-  char path[64], buf[4096];
-  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return -1;
-  buf[n] = '\0';
-  char *at = strstr(buf, "VmHWM:");
-  return at ? atol(at + 6) : -1;
 }
 
 /* Writes `value` to `path`; 0 on success. */
@@ -265,6 +231,7 @@ int main(int argc, char **argv) {
   int ngets = 0;
   int seccomp_fd = -1; /* -1: none, 0: install it here, N > 0: hand it over on fd N */
   const char *notify_exe = NULL;
+  int relay = 0;
   const char *cpu_file = NULL; /* the cgroup CPU counter the "ended" line reports (cpuacct.usage: ns) */
   int i = 1;
 
@@ -297,6 +264,8 @@ int main(int argc, char **argv) {
       if (strcmp(how, "self") == 0) seccomp_fd = 0;
       else if (strncmp(how, "fd:", 3) == 0 && (seccomp_fd = (int)parse_number(how + 3, "--seccomp fd:N")) > 2) {}
       else usage("--seccomp takes self or fd:N (N > 2)");
+    } else if (strcmp(argv[i], "--relay") == 0) {
+      relay = 1;
     } else if (strcmp(argv[i], "--notify-exit") == 0 && i + 1 < argc) {
       notify_exe = argv[++i];
     } else if (strcmp(argv[i], "--rlimit") == 0 && i + 1 < argc) {
@@ -377,6 +346,14 @@ int main(int argc, char **argv) {
       return 70;
     }
   }
+  struct relay relays[2];
+  int nrelays = 0;
+  if (relay) {
+    for (int fd = 1; fd <= 2; fd++) {
+      if (relay_open(&relays[nrelays], fd, 256 * 1024) != 0) { perror("corral-spawn: pipe"); return 70; }
+      nrelays++;
+    }
+  }
   int listener_sock[2] = { -1, -1 };
   if (notify_exe && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, listener_sock) != 0) { perror("corral-spawn: socketpair"); return 70; }
 
@@ -390,6 +367,9 @@ int main(int argc, char **argv) {
     signal(SIGHUP, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     close(errpipe[0]);
+    step = "dup2 (output pipes)";
+    for (int r = 0; r < nrelays; r++) if (dup2(relays[r].sandbox_end, relays[r].out) < 0) goto fail;
+    step = "setsid";
     if (setsid() < 0) goto fail;
     step = "prctl(PDEATHSIG)";
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) goto fail;
@@ -454,11 +434,17 @@ int main(int argc, char **argv) {
   close(errpipe[1]);
   if (listener_sock[1] >= 0) close(listener_sock[1]);
   if (seccomp_mem >= 0) close(seccomp_mem);
-  /* The sandbox keeps its own copies; the launcher lets go of everything but the status fd. */
+  /* The sandbox keeps its own copies; the launcher lets go of everything but the status fd (and,
+     relaying, its stdout and stderr and the pipes' read ends). */
+  for (int r = 0; r < nrelays; r++) close(relays[r].sandbox_end);
   int devnull = open("/dev/null", O_RDWR);
-  for (int fd = 0; fd < 3; fd++) if (devnull >= 0) dup2(devnull, fd);
+  for (int fd = 0; fd < (nrelays > 0 ? 1 : 3); fd++) if (devnull >= 0) dup2(devnull, fd);
   if (devnull > 2) close(devnull);
-  for (int fd = 3; fd < 1024; fd++) if (fd != status_fd && fd != errpipe[0] && fd != listener_sock[0]) close(fd);
+  for (int fd = 3; fd < 1024; fd++) {
+    int keep = fd == status_fd || fd == errpipe[0] || fd == listener_sock[0];
+    for (int r = 0; r < nrelays; r++) keep = keep || fd == relays[r].in;
+    if (!keep) close(fd);
+  }
 
   char line[512];
   char failure[256] = {0};
@@ -476,47 +462,40 @@ int main(int argc, char **argv) {
   snprintf(line, sizeof line, "pid %d\n", (int)child);
   report(status_fd, line);
 
-  /* The exit notifier's listener reached us before exec (the errpipe's end): answer its
-     notifications until the child is gone. */
+  /* Until the child ends: relay its output, and answer the exit notifier's notifications (its
+     listener reached us before exec, the errpipe's end). */
   int listener = listener_sock[0] >= 0 ? recv_fd(listener_sock[0]) : -1;
   if (listener_sock[0] >= 0) close(listener_sock[0]);
-  if (listener >= 0) {
-    int child_fd = (int)syscall(SYS_pidfd_open, child, 0);
-    int ended = 0;
-    struct seccomp_notif_sizes sizes;
-    if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) sizes.seccomp_notif = sizeof(struct seccomp_notif);
-    struct seccomp_notif *req = calloc(1, sizes.seccomp_notif > sizeof(struct seccomp_notif) ? sizes.seccomp_notif : sizeof(struct seccomp_notif));
-    for (int watching = 1; watching && child_fd >= 0 && req;) {
-      struct pollfd fds[2] = { { child_fd, POLLIN, 0 }, { listener, POLLIN, 0 } };
-      if (poll(fds, 2, -1) < 0) { if (errno == EINTR) continue; break; }
-      if (fds[1].revents & POLLIN) {
-        memset(req, 0, sizes.seccomp_notif);
-        if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0) {
-          if (!ended && req->data.nr == __NR_exit_group && is_runtime((pid_t)req->pid, runtime_st.st_dev, runtime_st.st_ino)) {
-            /* Still its id (it might have died meanwhile and its pid been reused). */
-            if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0) {
-              ended = 1;
-              long long cpu_ns = -1;
-              char buf[64];
-              if (cpu_file && read_file(cpu_file, buf, sizeof buf) > 0) cpu_ns = atoll(buf);
-              snprintf(line, sizeof line, "ended %d %ld %lld\n", (int)(req->data.args[0] & 0xff), peak_rss_kb((pid_t)req->pid), cpu_ns);
-              report(status_fd, line);
-            }
-          }
-          struct seccomp_notif_resp resp;
-          memset(&resp, 0, sizeof resp);
-          resp.id = req->id;
-          resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-          ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-        }
+  struct notifier notifier = { listener, NULL, 0, 0, notify_exe ? runtime_st.st_dev : 0, notify_exe ? runtime_st.st_ino : 0 };
+  notifier_init(&notifier);
+  int child_fd = (int)syscall(SYS_pidfd_open, child, 0);
+  for (;;) {
+    struct pollfd fds[4];
+    int timeout = child_fd >= 0 ? -1 : 50; /* without a pidfd, look for the child's end now and then */
+    long long now = relay_now_ms();
+    fds[0] = (struct pollfd){ child_fd, POLLIN, 0 };
+    fds[1] = (struct pollfd){ notifier.listener, POLLIN, 0 };
+    for (int r = 0; r < nrelays; r++) relay_poll_fd(&relays[r], &fds[2 + r], now, &timeout);
+    if (poll(fds, 2 + (nfds_t)nrelays, timeout) < 0 && errno != EINTR) break;
+    for (int r = 0; r < nrelays; r++) relay_step(&relays[r], &fds[2 + r]);
+    if (fds[1].revents & POLLIN) {
+      int code;
+      long peak;
+      if (notifier_answer(&notifier, &code, &peak)) {
+        /* All it wrote is in the pipes: to the worker first, then the line that ends its wait. */
+        for (int r = 0; r < nrelays; r++) relay_flush(&relays[r], 0, 2000);
+        long long cpu_ns = -1;
+        char buf[64];
+        if (cpu_file && read_file(cpu_file, buf, sizeof buf) > 0) cpu_ns = atoll(buf);
+        snprintf(line, sizeof line, "ended %d %ld %lld\n", code, peak, cpu_ns);
+        report(status_fd, line);
       }
-      if (fds[1].revents & (POLLHUP | POLLERR)) watching = 0; /* nothing that can notify is left */
-      if (fds[0].revents & POLLIN) watching = 0;
     }
-    free(req);
-    if (child_fd >= 0) close(child_fd);
-    close(listener);
+    if (fds[1].revents & (POLLHUP | POLLERR)) notifier_close(&notifier); /* nothing that can notify is left */
+    if (child_fd >= 0 ? (fds[0].revents & POLLIN) : child_ended(child)) break;
   }
+  notifier_close(&notifier);
+  if (child_fd >= 0) close(child_fd);
 
   int status = 0;
   struct rusage usage;
@@ -542,6 +521,17 @@ int main(int argc, char **argv) {
     if (reaped < 0 && errno != EINTR) break; /* ECHILD: none left */
     kill_children_of(getpid());
     usleep(1000);
+  }
+
+  /* Every writer is gone: the pipes end once the worker has what they held. */
+  for (int r = 0; r < nrelays; r++) {
+    relay_flush(&relays[r], 1, 2000);
+    if (relays[r].in >= 0) close(relays[r].in);
+  }
+  if (nrelays > 0) {
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    for (int fd = 1; fd < 3 && devnull >= 0; fd++) dup2(devnull, fd);
+    if (devnull > 2) close(devnull);
   }
 
   for (int c = 0; c < ngets; c++) {

@@ -96,7 +96,8 @@ export function launcherArgs(options: SandboxOptions): string[] {
     for (const [key, file] of jail.cgroup.reports) args.push('--cgroup-get', `${key}=${file}`);
   }
   // The exit code from the kernel, at the runtime's exit_group: the trusted side's answer, early.
-  args.push('--notify-exit', options.nodePath);
+  // Output through corral-spawn's pipes: the worker's cost no longer grows with the number of writes.
+  args.push('--notify-exit', options.nodePath, '--relay');
   // Behind bubblewrap the filter is installed by bubblewrap, right before it starts the runtime
   // (bubblewrap itself needs mounts and namespaces).
   if (jail.seccomp) args.push('--seccomp', jail.bwrap ? `fd:${SECCOMP_FD}` : 'self');

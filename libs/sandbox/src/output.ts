@@ -13,8 +13,14 @@ const PAUSE_MS = 2;
 /** How long the pipes may take to end once every process of the sandbox has. */
 const DRAIN_WAIT_MS = 1000;
 
-/** The libuv handle under a pipe: stopping it takes the fd out of the event loop (pause() alone still reads into the stream's buffer). */
+/**
+ * The libuv handle under a pipe. pause() alone does not stop the reads: the stream keeps reading
+ * into its own buffer up to its high-water mark, a read per byte. Stopping the handle takes the
+ * fd out of the event loop, and while the stream's `_read` (which would start it again) does
+ * nothing, it stays out.
+ */
 interface PipeHandle {
+  reading?: boolean;
   readStop?: () => number;
   readStart?: () => number;
 }
@@ -48,16 +54,26 @@ class ThrottledReader {
   }
 
   private pause(): void {
-    this.stream.pause();
-    this.handle()?.readStop?.();
+    const handle = this.handle();
+    if (!handle?.readStop || !handle.readStart) return; // not a pipe of libuv's: read as it comes
+    (this.stream as unknown as { _read: () => void })._read = () => undefined;
+    handle.reading = false;
+    handle.readStop();
     this.timer = setTimeout(() => this.resume(), PAUSE_MS);
   }
 
   private resume(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer === null) return;
+    clearTimeout(this.timer);
     this.timer = null;
-    this.handle()?.readStart?.();
-    this.stream.resume();
+    // Back to the stream's own _read, and the handle started as that _read would (the stream
+    // still counts the read it asked for during the pause as under way: the next push ends it).
+    delete (this.stream as unknown as { _read?: unknown })._read;
+    const handle = this.handle();
+    if (handle?.readStart) {
+      handle.reading = true;
+      handle.readStart();
+    }
   }
 
   /**
@@ -67,6 +83,7 @@ class ThrottledReader {
   async flush(): Promise<void> {
     this.draining = true;
     this.resume();
+    this.stream.resume();
     for (let turn = 0; turn < 2; turn += 1) await new Promise((resolve) => setImmediate(resolve));
   }
 
@@ -74,6 +91,7 @@ class ThrottledReader {
   drain(waitMs: number): Promise<void> {
     this.draining = true;
     this.resume();
+    this.stream.resume();
     let timer: NodeJS.Timeout | undefined;
     return Promise.race([this.ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]).finally(() => clearTimeout(timer));
   }

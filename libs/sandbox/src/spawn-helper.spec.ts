@@ -1,5 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { resolveSpawnHelper } from './paths';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveSandboxNode, resolveSpawnHelper } from './paths';
 
 /** corral-spawn on its own: the trusted parent's report and the limits it sets. */
 function spawnHelper(args: string[]): { status: number | null; report: string[]; stdout: string; stderr: string } {
@@ -68,5 +71,129 @@ describe('corral-spawn', () => {
     const result = spawnSync(resolveSpawnHelper(), ['--status-fd', '2', ...args], { encoding: 'utf8' });
     expect(result.status).toBe(64);
     expect(result.stderr).toMatch(/corral-spawn: .*\nusage:/);
+  });
+
+  describe('the seccomp filter (each rule shown by a probe: a C program that tries each call)', () => {
+    const root = process.getuid?.() === 0;
+    let dir: string;
+    let probe: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'corral-seccomp-probe-'));
+      chmodSync(dir, 0o755);
+      probe = join(dir, 'seccomp-probe');
+      const built = spawnSync('cc', ['-O2', '-o', probe, join(__dirname, '..', 'native', 'test', 'seccomp-probe.c')], { encoding: 'utf8' });
+      if (built.status !== 0) throw new Error(`cc failed: ${built.stderr}`);
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    /** The probe as an unprivileged uid (it refuses root), with or without the filter. */
+    function runProbe(filtered: boolean): Map<string, string> {
+      const asStranger = root ? ['--uid', '65534', '--gid', '65534'] : [];
+      const r = spawnHelper([...asStranger, ...(filtered ? ['--seccomp', 'self'] : []), '--', probe]);
+      if (r.report[1] !== 'exit 0 0' && !r.report[1]?.startsWith('exit 0 0 ')) throw new Error(`probe: ${r.report.join(' / ')} ${r.stderr}`);
+      return new Map(r.stdout.trim().split('\n').map((line) => [line.slice(0, line.lastIndexOf(' ')), line.slice(line.lastIndexOf(' ') + 1)]));
+    }
+
+    const REFUSED = {
+      ptrace: 'EPERM',
+      process_vm_readv: 'EPERM',
+      mount: 'EPERM',
+      umount2: 'EPERM',
+      pivot_root: 'EPERM',
+      chroot: 'EPERM',
+      unshare: 'EPERM',
+      setns: 'EPERM',
+      'clone(CLONE_NEWUSER)': 'EPERM',
+      clone3: 'ENOSYS',
+      keyctl: 'EPERM',
+      add_key: 'EPERM',
+      bpf: 'EPERM',
+      perf_event_open: 'EPERM',
+      userfaultfd: 'EPERM',
+      io_uring_setup: 'EPERM',
+      init_module: 'EPERM',
+      reboot: 'EPERM',
+      swapon: 'EPERM',
+      settimeofday: 'EPERM',
+      clock_settime: 'EPERM',
+      syslog: 'EPERM',
+      sysinfo: 'EPERM',
+      'socket(AF_INET, SOCK_DGRAM)': 'EACCES',
+      'socket(AF_INET6, SOCK_DGRAM)': 'EACCES',
+      'socket(AF_INET, SOCK_RAW)': 'EACCES',
+      'socket(AF_PACKET)': 'EAFNOSUPPORT',
+      'socket(AF_NETLINK)': 'EAFNOSUPPORT',
+      'socketpair(AF_INET)': 'EAFNOSUPPORT',
+    };
+    const ALLOWED = ['socket(AF_INET, SOCK_STREAM)', 'socket(AF_INET6, SOCK_STREAM)', 'socket(AF_UNIX, SOCK_STREAM)', 'socketpair(AF_UNIX)', 'fork'];
+
+    it('refuses each call it names, with its errno, and allows what the runtime needs', () => {
+      const results = runProbe(true);
+      for (const [call, errno] of Object.entries(REFUSED)) expect([call, results.get(call)]).toEqual([call, errno]);
+      for (const call of ALLOWED) expect([call, results.get(call)]).toEqual([call, 'OK']);
+    });
+
+    it('without it, the same calls give other answers: what refuses them is the filter', () => {
+      const results = runProbe(false);
+      // (Other refusals, mount or reboot say, an unprivileged uid meets anyway.)
+      const byTheFilter = ['process_vm_readv', 'unshare', 'clone3', 'keyctl', 'bpf', 'perf_event_open', 'io_uring_setup', 'sysinfo', 'socket(AF_INET, SOCK_DGRAM)', 'socket(AF_NETLINK)'];
+      for (const call of byTheFilter) expect([call, results.get(call)]).not.toEqual([call, REFUSED[call as keyof typeof REFUSED]]);
+    });
+  });
+
+  describe('the exit notifier', () => {
+    const node = (): string => resolveSandboxNode();
+
+    it('reports the exit code the runtime asked for, from the kernel, before the exit line', () => {
+      const r = spawnHelper(['--notify-exit', node(), '--', node(), '-e', 'process.exitCode = 7']);
+      expect(r.report[0]).toMatch(/^pid \d+$/);
+      expect(r.report[1]).toMatch(/^ended 7 [1-9]\d* -1$/); // code, peak memory (kB), no cgroup
+      expect(r.report[2]).toMatch(/^exit 7 0 /);
+    });
+
+    it('reports exit codes as the OS keeps them (256 is 0), and nothing for a death by signal', () => {
+      expect(spawnHelper(['--notify-exit', node(), '--', node(), '-e', 'process.exit(256 + 3)']).report[1]).toMatch(/^ended 3 /);
+      const killed = spawnHelper(['--notify-exit', node(), '--', node(), '-e', 'process.kill(process.pid, "SIGKILL")']);
+      expect(killed.report.slice(1)).toEqual([expect.stringMatching(/^exit -1 9 /)]);
+    });
+
+    it("ignores another program's exit_group: only the runtime's counts", () => {
+      const r = spawnHelper(['--notify-exit', node(), '--', '/bin/sh', '-c', 'exit 4']);
+      expect(r.report.slice(1)).toEqual([expect.stringMatching(/^exit 4 0 /)]);
+    });
+  });
+
+  describe('the output relay', () => {
+    /** Runs `script` under corral-spawn, counting the chunks its stdout reaches us in. */
+    function relayed(args: string[], script: string): Promise<{ bytes: number; chunks: number; report: string }> {
+      return new Promise((resolve) => {
+        const child = spawn(resolveSpawnHelper(), ['--status-fd', '3', ...args, '--', '/bin/sh', '-c', script], { stdio: ['ignore', 'pipe', 'ignore', 'pipe'] });
+        let bytes = 0;
+        let chunks = 0;
+        let report = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          bytes += d.length;
+          chunks += 1;
+        });
+        (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (report += d.toString()));
+        child.once('close', () => resolve({ bytes, chunks, report }));
+      });
+    }
+    // 20000 writes of one byte each (printf is a builtin: a write per call).
+    const BYTES = 'i=0; while [ $i -lt 20000 ]; do printf x; i=$((i+1)); done';
+
+    it('brings every byte of a byte-per-write job in a few chunks, and ends before the exit line', async () => {
+      const r = await relayed(['--relay'], BYTES);
+      expect(r.bytes).toBe(20000);
+      expect(r.chunks).toBeLessThan(1000);
+      expect(r.report).toMatch(/exit 0 0 /);
+    });
+
+    it('without it, the same job reaches the reader in many more pieces', async () => {
+      const plain = await relayed([], BYTES);
+      const piped = await relayed(['--relay'], BYTES);
+      expect(plain.bytes).toBe(20000);
+      expect(plain.chunks).toBeGreaterThan(piped.chunks * 3);
+    });
   });
 });
