@@ -9,6 +9,7 @@ export interface Plan {
   mixed: { concurrency: number; thinkMs: number; requests: number; hostileEvery: number; hostileCpuMs: number };
   watchdog: { idle: number; busy: number; seconds: number; rounds: number };
   netprov: { count: number; rounds: number };
+  output: { jobs: number; helloRequests: number };
 }
 
 /**
@@ -29,6 +30,7 @@ export function makePlan(quick: boolean, cores: number): Plan {
       mixed: { concurrency: 2, thinkMs: 200, requests: 60, hostileEvery: 10, hostileCpuMs: 200 },
       watchdog: { idle: 200, busy: 3, seconds: 5, rounds: 2 },
       netprov: { count: 1000, rounds: 1 },
+      output: { jobs: 2, helloRequests: 20 },
     };
   }
   return {
@@ -40,5 +42,6 @@ export function makePlan(quick: boolean, cores: number): Plan {
     mixed: { concurrency: 2, thinkMs: 200, requests: 200, hostileEvery: 10, hostileCpuMs: 200 },
     watchdog: { idle: 1000, busy: 3, seconds: 20, rounds: 3 },
     netprov: { count: 1000, rounds: 3 },
+    output: { jobs: 5, helloRequests: 100 },
   };
 }

@@ -24,6 +24,7 @@ describe('the scenario list', () => {
       overhead: ['naive', 'stack'],
       throughput: ['stack'],
       mixed: ['stack'],
+      output: ['stack'],
     });
   });
 });
