@@ -11,10 +11,11 @@ import { MIXED_P99_RATIO } from './mixed';
 import type { Scenario, ScenarioContext } from './scenario';
 
 /** 1 MiB (the default output cap) written three ways: what each costs the worker. */
+const BYTE_PER_WRITE = "for (let i = 0; i < 1 << 20; i++) process.stdout.write('x')";
 const PATTERNS: readonly { label: string; code: string }[] = [
   { label: 'one write of 1 MiB', code: "process.stdout.write('x'.repeat(1 << 20))" },
   { label: '1 KiB lines', code: "const line = 'x'.repeat(1023) + '\\n'; for (let i = 0; i < 1024; i++) process.stdout.write(line)" },
-  { label: 'a byte per write', code: "for (let i = 0; i < 1 << 20; i++) process.stdout.write('x')" },
+  { label: 'a byte per write', code: BYTE_PER_WRITE },
 ];
 
 /**
@@ -91,7 +92,7 @@ export const output: Scenario<OutputResult, 'stack'> = {
     let floods = 0;
     const flood = (async () => {
       while (flooding) {
-        await ctx.corral.execute({ code: PATTERNS[2]!.code, timeoutMs: 30_000 }, { raw: true });
+        await ctx.corral.execute({ code: BYTE_PER_WRITE, timeoutMs: 30_000 }, { raw: true });
         floods += 1;
       }
     })();
