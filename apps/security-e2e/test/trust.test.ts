@@ -81,6 +81,40 @@ describe('the answer is what the kernel saw', () => {
   });
 });
 
+describeAsRoot('less to see from inside', () => {
+  it('the host’s CPU counters, memory, load, uptime, kernel build and boot id are not there; the clocks start with the job', async () => {
+    // The slot sits idle first: a job must not learn for how long.
+    await sleep(1500);
+    const a = await run(h, {
+      code: [
+        "const fs = require('fs'), os = require('os');",
+        "const read = (p) => { try { return fs.readFileSync(p, 'utf8'); } catch (e) { return 'unreadable ' + e.code; } };",
+        'console.log(JSON.stringify({',
+        "  stat: read('/proc/stat'), uptime: read('/proc/uptime'), loadavg: read('/proc/loadavg'), meminfo: read('/proc/meminfo'),",
+        "  version: read('/proc/version'), bootId: read('/proc/sys/kernel/random/boot_id'),",
+        '  cpus: os.cpus().length, model: os.cpus()[0] && os.cpus()[0].model, load: os.loadavg(), osUptime: os.uptime(), totalmem: os.totalmem(),',
+        '  processUptime: process.uptime(), perfNow: performance.now(),',
+        '}));',
+      ].join('\n'),
+    });
+    expect(a.body.status).toBe('ok');
+    const seen = JSON.parse(a.body.stdout) as Record<string, unknown>;
+    // The permission model refuses the files themselves (the jail spec shows the masks alone);
+    // what the runtime reads of them on the job's behalf is the masks'.
+    const denied = 'unreadable ERR_ACCESS_DENIED';
+    expect(seen).toMatchObject({ stat: denied, uptime: denied, loadavg: denied, meminfo: denied, version: denied, bootId: denied });
+    expect(seen).toMatchObject({
+      cpus: 1,
+      model: 'corral sandbox',
+      load: [0, 0, 0],
+      osUptime: 0,
+      totalmem: 262144 * 1024,
+    });
+    expect(seen['processUptime']).toBeLessThan(0.5);
+    expect(seen['perfNow']).toBeLessThan(500);
+  });
+});
+
 /** Global TCP and UDP socket memory (pages), from the host: the kernel counts it for every namespace together. */
 function socketMemoryBytes(): number {
   const text = readFileSync('/proc/net/sockstat', 'latin1');

@@ -29,13 +29,19 @@ afterAll(() => {
   profile.release();
 });
 
-type Layer = 'bwrap' | 'uid' | 'cgroup';
+type Layer = 'bwrap' | 'uid' | 'cgroup' | 'seccomp';
 
 /** Runs `code` without the permission model, inside exactly one OS layer. */
 async function runWithOnly(layer: Layer, code: string, memoryLimitMb = 256) {
   const full = profile.jail.spec(3, `jailspec-${process.pid}-${(sequence += 1)}`, memoryLimitMb);
   const only: JailSpec =
-    layer === 'bwrap' ? { bwrap: full.bwrap! } : layer === 'uid' ? { uid: full.uid!, gid: full.gid!, rlimits: full.rlimits! } : { cgroup: full.cgroup! };
+    layer === 'bwrap'
+      ? { bwrap: full.bwrap! }
+      : layer === 'uid'
+        ? { uid: full.uid!, gid: full.gid!, rlimits: full.rlimits! }
+        : layer === 'seccomp'
+          ? { seccomp: true }
+          : { cgroup: full.cgroup! };
   const { nodePath, helperPath, bootstrapPath } = profile.options({ slotIndex: 3, heapMb: 128 });
   const sandbox = new Sandbox({
     nodePath,
@@ -94,6 +100,26 @@ describeAsRoot('OS layers, each on its own (permission model off)', () => {
     expect(connections).toBe(0);
   });
 
+  it('bubblewrap alone: the /proc files that tell of the host are masks (counters that never move, no load, memory or uptime, no boot id)', async () => {
+    const r = await runWithOnly(
+      'bwrap',
+      [
+        "const fs = require('fs');",
+        "const first = fs.readFileSync('/proc/stat', 'utf8'); let x = 0; for (let i = 0; i < 2e7; i++) x += i;",
+        "console.log('stat moves', first !== fs.readFileSync('/proc/stat', 'utf8'));",
+        "for (const f of ['uptime', 'loadavg', 'version', 'sys/kernel/random/boot_id', 'interrupts']) console.log(f, JSON.stringify(fs.readFileSync('/proc/' + f, 'utf8')));",
+        "console.log('meminfo', fs.readFileSync('/proc/meminfo', 'utf8').split('\\n')[0]);",
+      ].join('\n'),
+    );
+    expect(r.stdout).toMatch(/^stat moves false$/m);
+    expect(r.stdout).toMatch(/^uptime "0\.00 0\.00\\n"$/m);
+    expect(r.stdout).toMatch(/^loadavg "0\.00 0\.00 0\.00 1\/1 1\\n"$/m);
+    expect(r.stdout).toMatch(/^version "Linux version sandbox\\n"$/m);
+    expect(r.stdout).toMatch(/^sys\/kernel\/random\/boot_id "00000000-0000-0000-0000-000000000000\\n"$/m);
+    expect(r.stdout).toMatch(/^interrupts ""$/m);
+    expect(r.stdout).toMatch(/^meminfo MemTotal:\s+262144 kB$/m);
+  });
+
   it('a uid of its own alone: no root files, no signals to the worker, no file growth', async () => {
     const r = await runWithOnly(
       'uid',
@@ -109,6 +135,20 @@ describeAsRoot('OS layers, each on its own (permission model off)', () => {
     expect(r.stdout).toMatch(/^shadow EACCES$/m);
     expect(r.stdout).toMatch(/^signal EPERM$/m);
     expect(r.stdout).toMatch(/^setuid EPERM$/m);
+  });
+
+  it('seccomp alone: no UDP or netlink sockets, no new namespaces', async () => {
+    const r = await runWithOnly(
+      'seccomp',
+      [
+        "const udp = require('dgram').createSocket('udp4'); udp.on('error', (e) => console.log('udp', e.code)); udp.bind(0, () => console.log('udp ALLOWED'));",
+        "try { require('os').networkInterfaces(); console.log('interfaces ALLOWED'); } catch (e) { console.log('interfaces', e.code || e.message); }",
+        "require('child_process').exec('unshare -U true; echo unshare=$?', (e, out) => console.log(out.trim()))",
+      ].join('\n'),
+    );
+    expect(r.stdout).not.toContain('interfaces ALLOWED'); // netlink refused
+    expect(r.stdout).toMatch(/^unshare=1$/m);
+    expect(r.stdout).toMatch(/^udp EACCES$/m);
   });
 
   it('a cgroup alone: a fork bomb meets pids.max, off-heap memory meets the memory limit', async () => {
