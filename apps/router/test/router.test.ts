@@ -20,8 +20,11 @@ const servers: Server[] = [];
 const host = 'r1';
 let received: { headers: IncomingMessage['headers']; body: unknown }[] = [];
 
-/** reset: drops the connection without starting the job; start-reset: uses up the token (starts the job), then drops it. */
-type Behaviour = 'answer' | 'reset' | 'start-reset' | 'stall';
+/**
+ * reset: drops the connection without starting the job; start-reset: uses up the token (starts
+ * the job), then drops it; cut-answer: starts an answer and dies in the middle of it.
+ */
+type Behaviour = 'answer' | 'reset' | 'start-reset' | 'stall' | 'cut-answer';
 /** The client port of every connection a stand-in accepted. */
 let connections: number[] = [];
 
@@ -42,6 +45,11 @@ async function standInWorker(i: number, behaviour: Behaviour): Promise<void> {
         return req.socket.destroy();
       }
       if (behaviour === 'stall') return; // never answers
+      if (behaviour === 'cut-answer') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000', 'x-corral-status': 'ok' });
+        res.write('{"id":"x",');
+        return setTimeout(() => req.socket.destroy(), 50);
+      }
       res.writeHead(200, { 'content-type': 'application/json', 'x-corral-status': 'ok' });
       res.end(JSON.stringify({ id: 'x', status: 'ok', stdout: `slot ${i}\n` }));
     });
@@ -217,6 +225,14 @@ describe('router (real Redis, stand-in workers)', () => {
     expect(received).toHaveLength(2);
     // The claim was given back: the worker can no longer start that job with its token.
     expect(await startJob(0, received[0]!.headers[TOKEN_HEADER] as string)).not.toBe('started');
+  });
+
+  it('cuts the client\'s answer when the worker dies in the middle of it, rather than leaving it hanging', async () => {
+    await standInWorker(0, 'cut-answer');
+    await slots(1);
+    const res = await post({ code: '1' });
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
   });
 
   it('keeps its connection to a slot open between jobs', async () => {

@@ -187,4 +187,15 @@ describe('dispatchExecution', () => {
     await settle();
     expect(calls).toMatchObject({ handedTo: [], released: ['h:0'], keyReleased: ['alice'] });
   });
+
+  it.each([
+    ['the worker never started the job: the claim is given back', true],
+    ['the worker started it (and stops it as its connection closes): the slot is the worker\'s to put back', false],
+    ['the registry cannot be reached: the claim runs out', new RegistryUnavailableError('down')],
+  ] as const)('client gone after the hand-over (%s); never retried, never a worker failure', async (_why, released) => {
+    const { ctx, calls } = world({ attempts: { 'h:0': { kind: 'client_gone' } }, released });
+    expect(await dispatchExecution(job, { ...ctx, key })).toEqual({ kind: 'client_gone' });
+    await settle();
+    expect(calls).toMatchObject({ handedTo: ['h:0'], released: ['h:0'], markedDead: [], proxyErrors: [], acquired: ['req-1@3000'], keyReleased: ['alice'] });
+  });
 });

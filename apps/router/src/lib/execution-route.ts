@@ -82,10 +82,12 @@ export function executionRoute(deps: ExecutionRouteDeps): (req: Request, res: Re
       },
     };
     inFlight.add(entry);
-    res.once('close', () => inFlight.delete(entry));
     // Whoever leaves first (the client, or the answer being sent) ends the wait.
     const gone = new AbortController();
-    res.once('close', () => gone.abort(new Error('client went away')));
+    res.once('close', () => {
+      inFlight.delete(entry);
+      gone.abort(new Error('client went away'));
+    });
     const requestId = randomUUID();
     res.set('x-request-id', requestId);
 
@@ -101,7 +103,7 @@ export function executionRoute(deps: ExecutionRouteDeps): (req: Request, res: Re
         key,
         arrivedAt: Date.now(),
         signal: gone.signal,
-        handOver: (lease, timeoutMs) => proxy.forward(req, res, lease, body, requestId, timeoutMs),
+        handOver: (lease, timeoutMs) => proxy.forward(res, lease, body, requestId, timeoutMs, gone.signal),
         queueTimeoutMs: config.queueTimeoutMs,
         maxRetries: config.maxRetries,
         ports: { admission: registry.admission, slots: queue, claims: registry.queue, metrics, clock: Date, log: reqLog },
