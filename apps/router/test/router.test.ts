@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { loadRouterConfig } from '@corral/config';
 import { TOKEN_HEADER } from '@corral/contracts';
-import { freePort, randomLoopbackBase, randomPrefix, startRedisServer, type RedisServer } from '@corral/devkit';
+import { freePort, randomLoopbackBase, randomPrefix, startRedisServer, waitFor, type RedisServer } from '@corral/devkit';
 import { Registry } from '@corral/registry';
 import { createLogger } from '@corral/service';
 import { startRouter, type RouterHandle } from '../src/lib/router';
@@ -233,6 +233,16 @@ describe('router (real Redis, stand-in workers)', () => {
     const res = await post({ code: '1' });
     expect(res.status).toBe(200);
     await expect(res.text()).rejects.toThrow();
+  });
+
+  it('gives back a claim that outlived its lease by itself, without waiting for a request', async () => {
+    await slots(2);
+    // Claims of a router that died: nobody will give them back.
+    await registry.queue.claim(200, 'a-router-that-died');
+    await registry.queue.claim(200, 'a-router-that-died');
+    expect((await registry.slots.pool()).idle).toBe(0);
+    await waitFor('both slots idle again', async () => (await registry.slots.pool()).idle === 2, { timeoutMs: 3000, intervalMs: 50 });
+    expect((await registry.slots.pool()).problems).toEqual([]);
   });
 
   it('keeps its connection to a slot open between jobs', async () => {
