@@ -5,6 +5,7 @@ import type { RouterConfig } from '@corral/config';
 import { Registry } from '@corral/registry';
 import { runLoop, type Logger, type Running } from '@corral/service';
 import { createApp } from './app';
+import { answerClientErrors } from './client-errors';
 import type { InFlightExecution } from './execution-route';
 import { createMetrics } from './metrics';
 import { WorkerProxy } from './proxy';
@@ -38,9 +39,17 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
   const metrics = createMetrics(registry, () => queue.length);
   const inFlight = new Set<InFlightExecution>();
   const app = createApp({ config, registry, queue, proxy, metrics, log, inFlight });
-  const server = createServer(app);
-  // A job may take maxTimeoutMs; the server's own request timeout must not cut it short.
-  server.requestTimeout = config.limits.maxTimeoutMs + 60_000;
+  const server = createServer(
+    {
+      // Both bound the arrival of a request, never the answer: a job may run for maxTimeoutMs.
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.bodyTimeoutMs,
+      // Node checks both timeouts only this often (30 s by default, which would stretch them).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
+    },
+    app,
+  );
+  answerClientErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.bindHost, () => resolve());
