@@ -22,9 +22,10 @@ let received: { headers: IncomingMessage['headers']; body: unknown }[] = [];
 
 /**
  * reset: drops the connection without starting the job; start-reset: uses up the token (starts
- * the job), then drops it; cut-answer: starts an answer and dies in the middle of it.
+ * the job), then drops it; cut-answer: starts an answer and dies in the middle of it; busy:
+ * refuses the job as slot_busy (still busy with the one before).
  */
-type Behaviour = 'answer' | 'reset' | 'start-reset' | 'stall' | 'cut-answer';
+type Behaviour = 'answer' | 'reset' | 'start-reset' | 'stall' | 'cut-answer' | 'busy';
 /** The client port of every connection a stand-in accepted. */
 let connections: number[] = [];
 
@@ -45,6 +46,10 @@ async function standInWorker(i: number, behaviour: Behaviour): Promise<void> {
         return req.socket.destroy();
       }
       if (behaviour === 'stall') return; // never answers
+      if (behaviour === 'busy') {
+        res.writeHead(409, { 'content-type': 'application/json', 'x-corral-error': 'slot_busy' });
+        return res.end(JSON.stringify({ error: { code: 'slot_busy', message: 'busy' } }));
+      }
       if (behaviour === 'cut-answer') {
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000', 'x-corral-status': 'ok' });
         res.write('{"id":"x",');
@@ -202,6 +207,17 @@ describe('router (real Redis, stand-in workers)', () => {
     expect(await res.json()).toMatchObject({ stdout: 'slot 1\n' });
     const pool = await registry.slots.pool();
     expect(pool.slots.find((s) => s.id === `${host}:0`)?.state).toBe('dead');
+  });
+
+  it('gives back the claim on a slot whose worker refused the job as busy, and runs it on another', async () => {
+    await standInWorker(0, 'busy');
+    await standInWorker(1, 'answer');
+    await slots(2);
+    const res = await post({ code: '1' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ stdout: 'slot 1\n' });
+    // Not claimed for nobody until the claim runs out: idle again at once.
+    expect((await registry.slots.pool()).slots.find((s) => s.id === `${host}:0`)?.state).toBe('idle');
   });
 
   it('never runs a job twice: a worker that fails after starting the job gives a clear 502', async () => {

@@ -178,7 +178,13 @@ async function runOnASlot(job: Job, ctx: DispatchContext): Promise<DispatchOutco
       }
     }
     log.warn({ slot, reason: handed.reason, attempt }, 'slot did not take the job; trying another');
-    if (handed.kind === 'not_started' && handed.slotDead) await claims.markDead(lease).catch(() => undefined);
+    if (handed.kind === 'not_started') {
+      // A worker that refused the job never used the token: a dead slot is taken out; a live one
+      // (busy still with the job before, say) is given back, or nothing would free it until the
+      // claim ran out: the worker puts the slot back only under the token of the job it ran.
+      if (handed.slotDead) await claims.markDead(lease).catch(() => undefined);
+      else await claims.release(lease).catch(() => undefined);
+    }
     if (attempt >= ctx.maxRetries) return { kind: 'unavailable', cause: 'retries', attempts: attempt + 1 };
   }
 }
