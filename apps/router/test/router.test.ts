@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { CorralClient, type ErrorBody, type ExecutionRequest, type ExecutionResult, type PoolAnswer, type RawAnswer } from '@corral/client';
 import { loadRouterConfig } from '@corral/config';
 import { TOKEN_HEADER } from '@corral/contracts';
-import { freePort, randomLoopbackBase, randomPrefix, startRedisServer, type RedisServer } from '@corral/devkit';
+import { freePort, randomLoopbackBase, randomPrefix, startRedisServer, waitFor, type RedisServer } from '@corral/devkit';
 import { Registry } from '@corral/registry';
 import { createLogger } from '@corral/service';
 import { startRouter, type RouterHandle } from '../src/lib/router';
@@ -21,8 +21,12 @@ const servers: Server[] = [];
 const host = 'r1';
 let received: { headers: IncomingMessage['headers']; body: unknown }[] = [];
 
-/** reset: drops the connection without starting the job; start-reset: uses up the token (starts the job), then drops it. */
-type Behaviour = 'answer' | 'reset' | 'start-reset' | 'stall';
+/**
+ * reset: drops the connection without starting the job; start-reset: uses up the token (starts
+ * the job), then drops it; cut-answer: starts an answer and dies in the middle of it; busy:
+ * refuses the job as slot_busy (still busy with the one before).
+ */
+type Behaviour = 'answer' | 'reset' | 'start-reset' | 'stall' | 'cut-answer' | 'busy';
 /** The client port of every connection a stand-in accepted. */
 let connections: number[] = [];
 
@@ -43,6 +47,15 @@ async function standInWorker(i: number, behaviour: Behaviour): Promise<void> {
         return req.socket.destroy();
       }
       if (behaviour === 'stall') return; // never answers
+      if (behaviour === 'busy') {
+        res.writeHead(409, { 'content-type': 'application/json', 'x-corral-error': 'slot_busy' });
+        return res.end(JSON.stringify({ error: { code: 'slot_busy', message: 'busy' } }));
+      }
+      if (behaviour === 'cut-answer') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000', 'x-corral-status': 'ok' });
+        res.write('{"id":"x",');
+        return setTimeout(() => req.socket.destroy(), 50);
+      }
       res.writeHead(200, { 'content-type': 'application/json', 'x-corral-status': 'ok' });
       res.end(JSON.stringify({ id: 'x', status: 'ok', stdout: `slot ${i}\n` }));
     });
@@ -203,6 +216,17 @@ describe('router (real Redis, stand-in workers)', () => {
     expect(pool.slots.find((s) => s.id === `${host}:0`)?.state).toBe('dead');
   });
 
+  it('gives back the claim on a slot whose worker refused the job as busy, and runs it on another', async () => {
+    await standInWorker(0, 'busy');
+    await standInWorker(1, 'answer');
+    await slots(2);
+    const res = await post({ code: '1' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ stdout: 'slot 1\n' });
+    // Not claimed for nobody until the claim runs out: idle again at once.
+    expect((await registry.slots.pool()).slots.find((s) => s.id === `${host}:0`)?.state).toBe('idle');
+  });
+
   it('never runs a job twice: a worker that fails after starting the job gives a clear 502', async () => {
     await standInWorker(0, 'start-reset');
     await standInWorker(1, 'answer');
@@ -224,6 +248,24 @@ describe('router (real Redis, stand-in workers)', () => {
     expect(received).toHaveLength(2);
     // The claim was given back: the worker can no longer start that job with its token.
     expect(await startJob(0, received[0]!.headers[TOKEN_HEADER] as string)).not.toBe('started');
+  });
+
+  it('cuts the client\'s answer when the worker dies in the middle of it, rather than leaving it hanging', async () => {
+    await standInWorker(0, 'cut-answer');
+    await slots(1);
+    const res = await post({ code: '1' });
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+  });
+
+  it('gives back a claim that outlived its lease by itself, without waiting for a request', async () => {
+    await slots(2);
+    // Claims of a router that died: nobody will give them back.
+    await registry.queue.claim(200, 'a-router-that-died');
+    await registry.queue.claim(200, 'a-router-that-died');
+    expect((await registry.slots.pool()).idle).toBe(0);
+    await waitFor('both slots idle again', async () => (await registry.slots.pool()).idle === 2, { timeoutMs: 3000, intervalMs: 50 });
+    expect((await registry.slots.pool()).problems).toEqual([]);
   });
 
   it('keeps its connection to a slot open between jobs', async () => {

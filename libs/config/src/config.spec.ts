@@ -21,6 +21,7 @@ describe('config loaders', () => {
     expect(router.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(router.redisPrefix).toBe('corral');
     expect(router.limits.defaultTimeoutMs).toBe(5000);
+    expect(router).toMatchObject({ headersTimeoutMs: 5000, bodyTimeoutMs: 10_000 });
     expect(loadWorkerConfig({}).port).toBe(7070);
     expect(loadWatchdogConfig({}).sampleMs).toBe(100);
     expect(loadNetprovConfig({}).backend).toBe('loopback');
@@ -54,6 +55,9 @@ describe('config loaders', () => {
       /CORRAL_DEFAULT_TIMEOUT_MS \(9000\) must not exceed CORRAL_MAX_TIMEOUT_MS/,
     );
     expect(problems(() => loadNetprovConfig({ CORRAL_BACKEND: 'wifi' }))[0]).toMatch(/loopback, tap, netns/);
+    expect(problems(() => loadRouterConfig({ CORRAL_HEADERS_TIMEOUT_MS: '8000', CORRAL_BODY_TIMEOUT_MS: '4000' }))[0]).toMatch(
+      /CORRAL_HEADERS_TIMEOUT_MS \(8000\) must not exceed CORRAL_BODY_TIMEOUT_MS \(4000\)/,
+    );
   });
 
   it('every variable read is documented in README', () => {

@@ -33,6 +33,10 @@ export interface RouterConfig extends CommonConfig {
   bindHost: string;
   limits: ExecutionLimits;
   maxBodyBytes: number;
+  /** How long a client may take to send a request's headers (408 beyond). */
+  headersTimeoutMs: number;
+  /** How long a client may take to send a whole request, headers and body (408 beyond); never the answer's time. */
+  bodyTimeoutMs: number;
   /** How long a request may wait for an idle slot before 503. */
   queueTimeoutMs: number;
   /** How many requests one router lets wait at once before 429. */
@@ -185,6 +189,17 @@ function apiKeys(r: EnvReader): ApiKey[] {
   return keys;
 }
 
+/** How long a client may take to send its request: the headers, then all of it. */
+function requestTimeouts(r: EnvReader): { headersTimeoutMs: number; bodyTimeoutMs: number } {
+  const headersTimeoutMs = r.int('CORRAL_HEADERS_TIMEOUT_MS', 5000, { min: 100, max: 600_000 });
+  const bodyTimeoutMs = r.int('CORRAL_BODY_TIMEOUT_MS', 10_000, { min: 100, max: 3_600_000 });
+  // Node refuses a headers timeout longer than the whole request's.
+  if (headersTimeoutMs > bodyTimeoutMs) {
+    r.problem(`CORRAL_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed CORRAL_BODY_TIMEOUT_MS (${bodyTimeoutMs})`);
+  }
+  return { headersTimeoutMs, bodyTimeoutMs };
+}
+
 /** @throws ConfigError listing every invalid variable */
 export function loadRouterConfig(env: Env): Readonly<RouterConfig> {
   const r = new EnvReader(env);
@@ -195,6 +210,7 @@ export function loadRouterConfig(env: Env): Readonly<RouterConfig> {
     limits: limits(r),
     apiKeys: apiKeys(r),
     maxBodyBytes: r.int('CORRAL_MAX_BODY_BYTES', 4 * 1024 * 1024, { min: 1024 }),
+    ...requestTimeouts(r),
     queueTimeoutMs: r.int('CORRAL_QUEUE_TIMEOUT_MS', 10_000, { min: 0, max: 600_000 }),
     maxQueue: r.int('CORRAL_MAX_QUEUE', 1000, { min: 0 }),
     claimTtlMs: r.int('CORRAL_CLAIM_TTL_MS', 15_000, { min: 100 }),

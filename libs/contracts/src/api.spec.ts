@@ -59,6 +59,16 @@ describe('parseExecutionRequest', () => {
     expect(err.details).toEqual({ problems: expect.arrayContaining([expect.stringContaining('code'), expect.stringContaining('stdin'), expect.stringContaining('memoryMb')]) });
   });
 
+  it('names a few unknown fields, shortened, and counts the rest: the message stays small whatever was sent', () => {
+    const body: Record<string, unknown> = { code: 'x' };
+    for (let i = 0; i < 250_000; i += 1) body[`k${i}`.padEnd(i === 0 ? 100 : 1, 'x')] = i;
+    const err = rejection(body);
+    expect(err.message).toContain(`unknown fields "k0${'x'.repeat(38)}…", "k1", "k2", "k3", "k4" and 249995 more (allowed: code,`);
+    expect(err.message.length).toBeLessThan(300);
+    expect(JSON.stringify(err.toBody()).length).toBeLessThan(1000);
+    expect(rejection({ code: 'x', a: 1, b: 2 }).message).toContain('unknown fields "a", "b" (allowed');
+  });
+
   it('answers 413 for code or stdin over their limits', () => {
     const big = 'x'.repeat(limits.maxCodeBytes + 1);
     expect(rejection({ code: big }).httpStatus).toBe(413);

@@ -65,6 +65,17 @@ export const DEFAULT_EXECUTION_LIMITS: Readonly<ExecutionLimits> = Object.freeze
 /** Every field a request may have; any other is rejected. */
 export const REQUEST_FIELDS = ['code', 'stdin', 'args', 'timeoutMs', 'cpuMs', 'memoryMb'] as const;
 
+/** How many offending names an error message lists, and how much of each: a client chooses them. */
+const NAMED_AT_MOST = 5;
+const NAME_CHARS = 40;
+
+/** `"a", "b" and 3 more`: the first few names, quoted and shortened, so that a message stays small whatever was sent. */
+export function nameSome(names: readonly string[]): string {
+  const shown = names.slice(0, NAMED_AT_MOST).map((name) => JSON.stringify(name.length > NAME_CHARS ? `${name.slice(0, NAME_CHARS)}…` : name));
+  const more = names.length - shown.length;
+  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -99,10 +110,9 @@ export function parseExecutionRequest(body: unknown, limits: ExecutionLimits): J
     throw new CorralError('invalid_request', 'The request body must be a JSON object.');
   }
   const problems: string[] = [];
-  for (const key of Object.keys(body)) {
-    if (!(REQUEST_FIELDS as readonly string[]).includes(key)) {
-      problems.push(`unknown field "${key}" (allowed: ${REQUEST_FIELDS.join(', ')})`);
-    }
+  const unknown = Object.keys(body).filter((key) => !(REQUEST_FIELDS as readonly string[]).includes(key));
+  if (unknown.length > 0) {
+    problems.push(`unknown field${unknown.length > 1 ? 's' : ''} ${nameSome(unknown)} (allowed: ${REQUEST_FIELDS.join(', ')})`);
   }
 
   const { code, stdin, args } = body;

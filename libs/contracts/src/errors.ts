@@ -9,9 +9,11 @@ export const ERROR_CATALOGUE = {
   bad_token: { httpStatus: 403, message: 'The slot token is missing, wrong or already used.' },
   not_found: { httpStatus: 404, message: 'No such endpoint.' },
   method_not_allowed: { httpStatus: 405, message: 'This endpoint does not take that method.' },
+  request_timeout: { httpStatus: 408, message: 'The request did not arrive in time.' },
   slot_busy: { httpStatus: 409, message: 'The slot is already running a job.' },
   payload_too_large: { httpStatus: 413, message: 'The request body is too large.' },
-  unsupported_media_type: { httpStatus: 415, message: 'The request body must be application/json.' },
+  unsupported_media_type: { httpStatus: 415, message: 'The request body must be JSON, sent as it is (no Content-Encoding).' },
+  headers_too_large: { httpStatus: 431, message: 'The request headers are too large.' },
   queue_full: { httpStatus: 429, message: 'Too many requests are waiting for a slot.' },
   rate_limited: { httpStatus: 429, message: 'This API key sent more requests than its rate allows.' },
   concurrency_limited: { httpStatus: 429, message: 'This API key has as many executions running as it may.' },
@@ -29,6 +31,10 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };
 }
 
+/** The most an error body says: a few sentences, a short list of problems. */
+export const MAX_MESSAGE_CHARS = 1024;
+export const MAX_DETAILS_CHARS = 4096;
+
 /** A failure with a catalogue code; `httpStatus` comes from the catalogue. */
 export class CorralError extends Error {
   readonly code: ErrorCode;
@@ -43,9 +49,14 @@ export class CorralError extends Error {
     this.details = details;
   }
 
+  /**
+   * The JSON body, bounded whatever the message and details hold (they may quote what a client
+   * sent): a message over MAX_MESSAGE_CHARS is cut, details over MAX_DETAILS_CHARS are left out.
+   */
   toBody(): ErrorBody {
-    const body: ErrorBody = { error: { code: this.code, message: this.message } };
-    if (this.details !== undefined) body.error.details = this.details;
+    const message = this.message.length > MAX_MESSAGE_CHARS ? `${this.message.slice(0, MAX_MESSAGE_CHARS)}…` : this.message;
+    const body: ErrorBody = { error: { code: this.code, message } };
+    if (this.details !== undefined && (JSON.stringify(this.details)?.length ?? 0) <= MAX_DETAILS_CHARS) body.error.details = this.details;
     return body;
   }
 }

@@ -12,6 +12,7 @@ export type { HealthAnswer, ReadyAnswer } from './probes';
 export { ERROR_HEADER, NAME_PATTERN, REQUEST_ID_HEADER, STATUS_HEADER, TOKEN_HEADER, WORKER_KEEP_ALIVE_MS, WORKER_RUN_PATH } from './protocol';
 export {
   BACKENDS,
+  SLOT_PHASES,
   SLOT_STATES,
   slotId,
   type Backend,
@@ -23,6 +24,7 @@ export {
   type HostInfo,
   type SandboxCgroupFiles,
   type SlotAddress,
+  type SlotPhase,
   type SlotRecord,
   type SlotState,
 } from './slots';

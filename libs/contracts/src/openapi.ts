@@ -1,5 +1,5 @@
 import { type ExecutionLimits, REQUEST_FIELDS } from './api';
-import { ERROR_CATALOGUE, type ErrorCode } from './errors';
+import { ERROR_CATALOGUE, MAX_DETAILS_CHARS, MAX_MESSAGE_CHARS, type ErrorCode } from './errors';
 import { SLOT_STATES } from './slots';
 import { EXECUTION_STATUSES } from './status';
 
@@ -46,10 +46,14 @@ export function openApiDocument(limits: ExecutionLimits, options: { version: str
               description: 'The code ran, whatever it did (see status).',
               content: { [json]: { schema: { $ref: '#/components/schemas/ExecutionResult' } } },
             },
-            '400': errorResponse('The request is not valid.', byStatus(400)),
+            '400': errorResponse('The request is not valid (JSON, fields, or HTTP itself).', byStatus(400)),
             '401': errorResponse('A valid API key is required.', byStatus(401)),
-            '413': errorResponse('The request is too large.', byStatus(413)),
+            '408': errorResponse('The request did not arrive within the headers or body timeout.', byStatus(408)),
+            '413': errorResponse('The request is too large (a declared Content-Length over the limit is refused before the body is read).', byStatus(413)),
+            '415': errorResponse('The body has a Content-Encoding other than identity.', byStatus(415)),
             '429': errorResponse('Too many requests.', byStatus(429)),
+            '431': errorResponse('The request headers are too large.', byStatus(431)),
+            '500': errorResponse('An internal error of the router.', byStatus(500)),
             '502': errorResponse('The worker failed after taking the job; it was not retried.', byStatus(502)),
             '503': errorResponse('No capacity within the queue deadline, or shutting down (see Retry-After).', byStatus(503)),
           },
@@ -99,7 +103,13 @@ export function openApiDocument(limits: ExecutionLimits, options: { version: str
             error: {
               type: 'object',
               required: ['code', 'message'],
-              properties: { code: { type: 'string', enum: Object.keys(ERROR_CATALOGUE) }, message: { type: 'string' }, details: {} },
+              properties: {
+                code: { type: 'string', enum: Object.keys(ERROR_CATALOGUE) },
+                message: { type: 'string', maxLength: MAX_MESSAGE_CHARS + 1 },
+                details: {
+                  description: `More about the error, e.g. { "problems": [...] } for invalid_request (a few offending fields named, the rest counted); left out beyond ${MAX_DETAILS_CHARS} characters of JSON.`,
+                },
+              },
             },
           },
         },

@@ -2,6 +2,10 @@
 export const SLOT_STATES = ['idle', 'busy', 'booting', 'dead'] as const;
 export type SlotState = (typeof SLOT_STATES)[number];
 
+/** What a busy slot is doing. */
+export const SLOT_PHASES = ['claimed', 'running'] as const;
+export type SlotPhase = (typeof SLOT_PHASES)[number];
+
 /** How a slot's address is provided. */
 export const BACKENDS = ['loopback', 'tap', 'netns'] as const;
 export type Backend = (typeof BACKENDS)[number];
@@ -23,6 +27,8 @@ export interface SlotRecord extends SlotAddress {
   port: number | null;
   /** The warm or running sandbox's pid, when there is one. */
   pid: number | null;
+  /** While busy: `claimed` (a router holds it, the job not yet started) or `running`. */
+  phase?: SlotPhase;
   updatedAt: number;
 }
 
@@ -79,7 +85,10 @@ export interface PoolCounts {
 
 export interface PoolSnapshot extends PoolCounts {
   slots: SlotRecord[];
-  /** Every slot in exactly one state, none lost (idle but unlisted, busy without a lease) or doubled. */
+  /**
+   * Every slot in exactly one state, none lost (idle but unlisted, busy without a lease, busy
+   * past its lease, running without the watchdog's entry) or doubled.
+   */
   consistent: boolean;
   /** What the consistency check found, one line each. */
   problems: string[];

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SLOT_STATES, type Backend, type Lease, type RunningSandbox, type SandboxCgroupFiles, type SlotRecord, type SlotState } from '@corral/contracts';
+import { SLOT_PHASES, SLOT_STATES, type Backend, type Lease, type RunningSandbox, type SandboxCgroupFiles, type SlotPhase, type SlotRecord, type SlotState } from '@corral/contracts';
 
 /**
  * Records as Redis keeps them (HASH fields) and as TypeScript reads them. Every record is a
@@ -24,6 +24,7 @@ export function toSlot(hash: Record<string, string>): SlotRecord | null {
     port: hash['port'] ? Number(hash['port']) : null,
     pid: hash['pid'] ? Number(hash['pid']) : null,
     updatedAt: Number(hash['updatedAt'] ?? 0),
+    ...(state === 'busy' && (SLOT_PHASES as readonly string[]).includes(hash['phase'] ?? '') ? { phase: hash['phase'] as SlotPhase } : {}),
     ...(hash['netns'] ? { netns: hash['netns'] } : {}),
   };
 }

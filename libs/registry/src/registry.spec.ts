@@ -150,6 +150,57 @@ describe('queue: leases and the queue shared by every router', () => {
     expect(await registry.jobs.runningOn(host)).toEqual([]);
   });
 
+  it('gives back expired claims on its own, without a request: to a waiting ticket first, else idle; running jobs are left to the watchdog', async () => {
+    await bringUp(3);
+    const testing = registryTesting(registry);
+    const forgotten = (await registry.queue.claim(60_000, 'r'))!;
+    const live = (await registry.queue.claim(60_000, 'r'))!;
+    const stuck = (await registry.queue.claim(60_000, 'r'))!;
+    await registry.jobs.start(host, running(stuck.slotId, stuck.token), 60_000);
+    expect(await request('t1', 'r1')).toBe('queued');
+    await testing.expireLease(forgotten.slotId);
+    await testing.expireLease(stuck.slotId);
+    expect(await registry.queue.reclaimExpiredClaims()).toBe(1);
+    expect(await registry.queue.reclaimExpiredClaims()).toBe(0);
+    // The waiting ticket got the given-back slot; the live claim and the running job kept theirs.
+    const assigned = await registry.queue.take('t1');
+    expect(assigned).toMatchObject({ slotId: forgotten.slotId });
+    expect(await registry.queue.release(forgotten)).toBe(false);
+    expect((await registry.slots.pool()).slots.find((s) => s.id === forgotten.slotId)).toMatchObject({ state: 'busy', phase: 'claimed' });
+    expect(await registry.queue.release(live)).toBe(true);
+    expect((await registry.jobs.runningOn(host)).map((j) => j.slotId)).toEqual([stuck.slotId]);
+    expect((await registry.slots.pool()).slots.find((s) => s.id === stuck.slotId)).toMatchObject({ state: 'busy', phase: 'running' });
+    await registry.slots.ready(host, stuck.slotId, stuck.token, 2, 7070);
+    expect(await registry.queue.release(assigned as Lease)).toBe(true);
+  });
+
+  it('the consistency check finds a slot busy without a live request, and a running job the watchdog cannot see', async () => {
+    await bringUp(2);
+    const testing = registryTesting(registry);
+    const claimed = (await registry.queue.claim(60_000, 'r'))!;
+    const started = (await registry.queue.claim(60_000, 'r'))!;
+    await registry.jobs.start(host, running(started.slotId, started.token), 60_000);
+    expect((await registry.slots.pool()).problems).toEqual([]);
+    // A moment past the end is not yet a problem: clocks of hosts differ a little.
+    await testing.expireLease(claimed.slotId, 10);
+    expect((await registry.slots.pool()).problems).toEqual([]);
+    await testing.expireLease(claimed.slotId, 5000);
+    await testing.expireLease(started.slotId, 5000);
+    const pool = await registry.slots.pool();
+    expect(pool.consistent).toBe(false);
+    expect(pool.problems).toEqual([
+      expect.stringMatching(/^h1:0 is busy without a live request: its claim ran out 5\d{3} ms ago/),
+      expect.stringMatching(/^h1:1 is running a job whose lease ran out 5\d{3} ms ago/),
+    ]);
+    await testing.expireLease(claimed.slotId, -60_000);
+    await testing.expireLease(started.slotId, -60_000);
+    await testing.forgetJob(started.slotId);
+    await registry.jobs.update(host, running(claimed.slotId, 'x')); // a job entry for a slot that is only claimed
+    expect((await registry.slots.pool()).problems).toEqual(['h1:0 is claimed but a job is listed for it', 'h1:1 is running a job the watchdog does not know of']);
+    await registry.slots.setState(host, claimed.slotId, 'booting', claimed.token);
+    await registry.slots.setState(host, started.slotId, 'booting', started.token);
+  });
+
   it('marks a slot dead only for the lease holder', async () => {
     await bringUp(1);
     const lease = (await registry.queue.claim(5000, 'r'))!;

@@ -14,6 +14,7 @@ export const SCRIPT_REPLIES = {
   takeAssignment: ['CLAIMED', 'QUEUED', 'TICKET_LOST'],
   cancelTicket: ['CLAIMED', 'CANCELLED'],
   releaseClaim: ['IDLE', 'ASSIGNED', 'NOT_HOLDER', 'TOKEN_USED'],
+  reclaimClaims: ['OK'],
   releaseSlot: ['IDLE', 'ASSIGNED', 'ALREADY_IDLE', 'NO_SLOT', 'NOT_HOLDER'],
   setSlotState: ['OK', 'NO_SLOT', 'NOT_HOLDER'],
   startJob: ['OK', 'NO_SLOT', 'NOT_HOLDER', 'TOKEN_USED'],
@@ -97,6 +98,13 @@ export class Scripts {
       [lease.slotId, lease.token, Date.now(), k.slotPrefix, k.ticketPrefix, k.assignedPrefix, k.routerChannelPrefix],
     );
     return code;
+  }
+
+  /** How many expired claims were given back (at most `limit` expired leases are looked at). */
+  async reclaimClaims(limit: number): Promise<number> {
+    const k = this.k;
+    const { rest } = await this.run('reclaimClaims', [k.idle, k.leases, k.waiters], [k.slotPrefix, k.ticketPrefix, k.assignedPrefix, k.routerChannelPrefix, Date.now(), limit]);
+    return Number(rest[0]);
   }
 
   async releaseSlot(host: string, slotId: string, token: string, pid: number, port: number): Promise<ReplyOf<'releaseSlot'>> {

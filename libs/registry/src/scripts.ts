@@ -16,6 +16,7 @@ export type ScriptName =
   | 'releaseSlot'
   | 'setSlotState'
   | 'releaseClaim'
+  | 'reclaimClaims'
   | 'recordKill'
   | 'admitKey'
   | 'restoreJob'

@@ -12,8 +12,10 @@ export interface RegistryTesting {
   dropEpoch(): Promise<void>;
   /** Every key of this registry's prefix is gone: Redis lost its data. */
   loseData(): Promise<void>;
-  /** The slot's lease ran out a moment ago. */
-  expireLease(slotId: string): Promise<void>;
+  /** The slot's lease ran out `agoMs` ago (a moment ago by default). */
+  expireLease(slotId: string, agoMs?: number): Promise<void>;
+  /** The watchdog's entry of the slot's job is gone, as a lost update would leave it. */
+  forgetJob(slotId: string): Promise<void>;
   /** Removes `count` entries of the slot from the idle list (0: all), as a lost update would. */
   unlistIdle(slotId: string, count?: number): Promise<void>;
   /** Appends the slot to the idle list once more, as a doubled update would. */
@@ -40,8 +42,11 @@ export function registryTesting(registry: Registry): RegistryTesting {
         } while (cursor !== '0');
       });
     },
-    async expireLease(slotId) {
-      await connection.run((redis) => redis.zadd(keys.leases, Date.now() - 1, slotId));
+    async expireLease(slotId, agoMs = 1) {
+      await connection.run((redis) => redis.zadd(keys.leases, Date.now() - agoMs, slotId));
+    },
+    async forgetJob(slotId) {
+      await connection.run((redis) => redis.del(keys.job(slotId)));
     },
     async unlistIdle(slotId, count = 0) {
       await connection.run((redis) => redis.lrem(keys.idle, count, slotId));

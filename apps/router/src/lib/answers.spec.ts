@@ -37,11 +37,11 @@ describe('answers', () => {
     expect(outcomeLabel({ kind: 'client_gone' })).toBeNull();
   });
 
-  it('turns thrown errors into answers: catalogue, body parser, unreachable registry, anything else', () => {
+  it('turns thrown errors into answers: catalogue (with its details), unreachable registry, anything else', () => {
     const logged: object[] = [];
     const log = { error: (fields: object) => void logged.push(fields) };
     expect(errorAnswer(new CorralError('unauthorized'), log)).toMatchObject({ code: 'unauthorized', headers: { 'www-authenticate': 'Bearer' } });
-    expect(errorAnswer({ type: 'entity.too.large' }, log).code).toBe('payload_too_large');
+    expect(errorAnswer(new CorralError('invalid_request', 'no', { problems: ['x'] }), log)).toEqual({ code: 'invalid_request', message: 'no', details: { problems: ['x'] } });
     expect(errorAnswer(new RegistryUnavailableError('down'), log)).toMatchObject({ code: 'unavailable', headers: { 'retry-after': '1' } });
     expect(logged).toEqual([]);
     expect(errorAnswer(new Error('a bug'), log)).toEqual({ code: 'internal' });

@@ -7,6 +7,7 @@ import type { DispatchLog, DispatchOutcome } from './dispatch';
 export interface ErrorAnswer {
   code: ErrorCode;
   message?: string;
+  details?: unknown;
   headers?: Record<string, string>;
 }
 
@@ -18,31 +19,20 @@ export function sendError(res: Response, answer: ErrorAnswer): void {
     res.destroy();
     return;
   }
-  const err = new CorralError(answer.code, answer.message);
+  const err = new CorralError(answer.code, answer.message, answer.details);
   res.status(err.httpStatus).set(answer.headers ?? {}).json(err.toBody());
-}
-
-/** body-parser's failures, as catalogue errors. */
-function bodyError(err: { type?: string; message?: string }): CorralError | null {
-  switch (err.type) {
-    case 'entity.too.large':
-      return new CorralError('payload_too_large');
-    case 'entity.parse.failed':
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new CorralError('invalid_request', err.message);
-    case 'request.aborted':
-    case 'request.size.invalid':
-      return new CorralError('invalid_request', 'The request body was cut short.');
-    default:
-      return null;
-  }
 }
 
 /** A thrown error as an answer: catalogue errors as they are, an unreachable registry as 503, anything else logged and 500. */
 export function errorAnswer(err: unknown, log: Pick<DispatchLog, 'error'>): ErrorAnswer {
-  const known = err instanceof CorralError ? err : bodyError((err ?? {}) as { type?: string });
-  if (known) return { code: known.code, message: known.message, ...(known.code === 'unauthorized' ? { headers: { 'www-authenticate': 'Bearer' } } : {}) };
+  if (err instanceof CorralError) {
+    return {
+      code: err.code,
+      message: err.message,
+      ...(err.details === undefined ? {} : { details: err.details }),
+      ...(err.code === 'unauthorized' ? { headers: { 'www-authenticate': 'Bearer' } } : {}),
+    };
+  }
   if (err instanceof RegistryUnavailableError) return REGISTRY_DOWN;
   log.error({ err }, 'request failed');
   return { code: 'internal' };

@@ -64,8 +64,7 @@ export function createApp(deps: RouterDeps): express.Express {
     res.json(answer);
   });
 
-  const rawBody = express.raw({ type: () => true, limit: config.maxBodyBytes });
-  app.post('/v1/executions', executionRoute({ config, keys, rawBody, registry, queue, proxy, metrics, log, inFlight }));
+  app.post('/v1/executions', executionRoute({ config, keys, registry, queue, proxy, metrics, log, inFlight }));
 
   app.all('/v1/executions', (_req, res) => sendError(res, { code: 'method_not_allowed', message: 'Use POST /v1/executions.' }));
   app.use((_req, res) => sendError(res, { code: 'not_found' }));

@@ -140,7 +140,7 @@ describe('dispatchExecution', () => {
     await expect(dispatchExecution(job, world({ slots: [new Error('a bug')] }).ctx)).rejects.toThrow('a bug');
   });
 
-  it('not started: retried on another slot; a refused connection takes its slot out, a refused token does not', async () => {
+  it('not started: retried on another slot; a refused connection takes its slot out, a refused job gives the claim back', async () => {
     const { ctx, calls } = world({
       attempts: {
         'h:0': { kind: 'not_started', slotDead: true, reason: 'ECONNREFUSED' },
@@ -148,7 +148,7 @@ describe('dispatchExecution', () => {
       },
     });
     expect(await dispatchExecution(job, ctx)).toMatchObject({ kind: 'answered', slotId: 'h:2', attempt: 2 });
-    expect(calls).toMatchObject({ handedTo: ['h:0', 'h:1', 'h:2'], markedDead: ['h:0'], released: [], queueWaits: 1 });
+    expect(calls).toMatchObject({ handedTo: ['h:0', 'h:1', 'h:2'], markedDead: ['h:0'], released: ['h:1'], queueWaits: 1 });
     expect(calls.proxyErrors).toEqual(['ECONNREFUSED', 'worker answered bad_token']);
   });
 
@@ -186,5 +186,16 @@ describe('dispatchExecution', () => {
     expect(await dispatchExecution(job, { ...ctx, key })).toEqual({ kind: 'client_gone' });
     await settle();
     expect(calls).toMatchObject({ handedTo: [], released: ['h:0'], keyReleased: ['alice'] });
+  });
+
+  it.each([
+    ['the worker never started the job: the claim is given back', true],
+    ['the worker started it (and stops it as its connection closes): the slot is the worker\'s to put back', false],
+    ['the registry cannot be reached: the claim runs out', new RegistryUnavailableError('down')],
+  ] as const)('client gone after the hand-over (%s); never retried, never a worker failure', async (_why, released) => {
+    const { ctx, calls } = world({ attempts: { 'h:0': { kind: 'client_gone' } }, released });
+    expect(await dispatchExecution(job, { ...ctx, key })).toEqual({ kind: 'client_gone' });
+    await settle();
+    expect(calls).toMatchObject({ handedTo: ['h:0'], released: ['h:0'], markedDead: [], proxyErrors: [], acquired: ['req-1@3000'], keyReleased: ['alice'] });
   });
 });

@@ -26,7 +26,11 @@ export interface ClaimPort {
   markDead(lease: Lease): Promise<boolean>;
 }
 
-/** Hands the job to the worker holding `lease` and streams its answer to the client; never rejects. */
+/**
+ * Hands the job to the worker holding `lease` and streams its answer to the client; never
+ * rejects. When the client goes away (the context's signal) it cuts the connection to the worker
+ * and ends with `client_gone`.
+ */
 export type HandOver = (lease: Lease, timeoutMs: number) => Promise<Attempt>;
 
 export interface DispatchMetrics {
@@ -144,6 +148,17 @@ async function runOnASlot(job: Job, ctx: DispatchContext): Promise<DispatchOutco
     if (attempt === 0) ports.metrics.queueWait((clock.now() - ctx.arrivedAt) / 1000);
     const handed = await ctx.handOver(lease, job.timeoutMs + ANSWER_GRACE_MS);
     const slot = lease.slotId;
+    if (handed.kind === 'client_gone') {
+      // The connection to the worker is cut. A job the worker started stops with it, and the
+      // worker puts the slot back; a claim it never used is given back here, or the slot would
+      // stay claimed, running nothing, until its lease ran out.
+      const givenBack = await claims.release(lease).catch((err: unknown) => {
+        log.warn({ err }, 'giving back the claim of a client that went away failed');
+        return false;
+      });
+      log.info({ slot, givenBack }, 'client went away during the hand-over');
+      return { kind: 'client_gone' };
+    }
     if (handed.kind === 'answered') {
       log.info({ slot, attempt, httpStatus: handed.httpStatus, status: handed.executionStatus, ms: clock.now() - ctx.arrivedAt }, 'execution answered');
       return { kind: 'answered', slotId: slot, attempt, httpStatus: handed.httpStatus, executionStatus: handed.executionStatus };
@@ -163,7 +178,13 @@ async function runOnASlot(job: Job, ctx: DispatchContext): Promise<DispatchOutco
       }
     }
     log.warn({ slot, reason: handed.reason, attempt }, 'slot did not take the job; trying another');
-    if (handed.kind === 'not_started' && handed.slotDead) await claims.markDead(lease).catch(() => undefined);
+    if (handed.kind === 'not_started') {
+      // A worker that refused the job never used the token: a dead slot is taken out; a live one
+      // (busy still with the job before, say) is given back, or nothing would free it until the
+      // claim ran out: the worker puts the slot back only under the token of the job it ran.
+      if (handed.slotDead) await claims.markDead(lease).catch(() => undefined);
+      else await claims.release(lease).catch(() => undefined);
+    }
     if (attempt >= ctx.maxRetries) return { kind: 'unavailable', cause: 'retries', attempts: attempt + 1 };
   }
 }

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { finished } from 'node:stream';
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { RouterConfig } from '@corral/config';
 import { CorralError, parseExecutionRequest, type ErrorCode, type ExecutionLimits, type Job } from '@corral/contracts';
 import type { Registry } from '@corral/registry';
 import type { Logger } from '@corral/service';
 import { errorAnswer, outcomeAnswer, outcomeLabel, sendError, type ErrorAnswer } from './answers';
 import type { KeyRing } from './auth';
+import { readBody } from './body';
 import { dispatchExecution } from './dispatch';
 import type { RouterMetrics } from './metrics';
 import type { WorkerProxy } from './proxy';
@@ -21,8 +22,6 @@ export interface InFlightExecution {
 export interface ExecutionRouteDeps {
   config: Readonly<RouterConfig>;
   keys: KeyRing;
-  /** Reads the body as a Buffer (express.raw with the body limit). */
-  rawBody: RequestHandler;
   registry: Registry;
   queue: SlotQueue;
   proxy: WorkerProxy;
@@ -31,12 +30,12 @@ export interface ExecutionRouteDeps {
   inFlight: Set<InFlightExecution>;
 }
 
-/** Reads and validates the job. @throws CorralError (invalid_json, invalid_request…) or body-parser's error */
-async function readJob(req: Request, res: Response, rawBody: RequestHandler, limits: ExecutionLimits): Promise<Job> {
-  await new Promise<void>((resolve, reject) => void rawBody(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+/** Reads and validates the job. @throws CorralError (invalid_json, invalid_request, payload_too_large, unsupported_media_type…) */
+async function readJob(req: Request, maxBodyBytes: number, limits: ExecutionLimits): Promise<Job> {
+  const body = await readBody(req, maxBodyBytes);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '');
+    parsed = JSON.parse(body.toString('utf8'));
   } catch {
     throw new CorralError('invalid_json', 'The request body is not valid JSON (send a JSON object with at least "code").');
   }
@@ -72,7 +71,7 @@ function tally(res: Response, metrics: RouterMetrics): (label: string | null) =>
  * HTTP. Every ending is counted by what it was, once its answer is out (not when the client left).
  */
 export function executionRoute(deps: ExecutionRouteDeps): (req: Request, res: Response) => Promise<void> {
-  const { config, keys, rawBody, registry, queue, proxy, metrics, log, inFlight } = deps;
+  const { config, keys, registry, queue, proxy, metrics, log, inFlight } = deps;
   return async (req, res) => {
     const count = tally(res, metrics);
     const entry: InFlightExecution = {
@@ -82,10 +81,12 @@ export function executionRoute(deps: ExecutionRouteDeps): (req: Request, res: Re
       },
     };
     inFlight.add(entry);
-    res.once('close', () => inFlight.delete(entry));
     // Whoever leaves first (the client, or the answer being sent) ends the wait.
     const gone = new AbortController();
-    res.once('close', () => gone.abort(new Error('client went away')));
+    res.once('close', () => {
+      inFlight.delete(entry);
+      gone.abort(new Error('client went away'));
+    });
     const requestId = randomUUID();
     res.set('x-request-id', requestId);
 
@@ -94,14 +95,14 @@ export function executionRoute(deps: ExecutionRouteDeps): (req: Request, res: Re
     try {
       const key = keys.identify(req.headers);
       if (key) reqLog = reqLog.child({ key: key.name });
-      const job = await readJob(req, res, rawBody, config.limits);
+      const job = await readJob(req, config.maxBodyBytes, config.limits);
       const body = Buffer.from(JSON.stringify(job));
       const outcome = await dispatchExecution(job, {
         requestId,
         key,
         arrivedAt: Date.now(),
         signal: gone.signal,
-        handOver: (lease, timeoutMs) => proxy.forward(req, res, lease, body, requestId, timeoutMs),
+        handOver: (lease, timeoutMs) => proxy.forward(res, lease, body, requestId, timeoutMs, gone.signal),
         queueTimeoutMs: config.queueTimeoutMs,
         maxRetries: config.maxRetries,
         ports: { admission: registry.admission, slots: queue, claims: registry.queue, metrics, clock: Date, log: reqLog },
@@ -112,6 +113,11 @@ export function executionRoute(deps: ExecutionRouteDeps): (req: Request, res: Re
       answer = errorAnswer(err, reqLog);
       count(answer.code);
     }
-    if (answer) sendError(res, answer);
+    if (!answer) return;
+    // A body refused unread (from its headers, or as soon as it grew too large): close the
+    // connection after the answer, or Node would read and discard the rest of it to reuse the
+    // connection, however large the client says it is.
+    if (!req.complete) answer = { ...answer, headers: { ...answer.headers, connection: 'close' } };
+    sendError(res, answer);
   };
 }

@@ -1,6 +1,4 @@
-import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { createProxyServer, type ProxyServer } from 'http-proxy-3';
+import { Agent, request, type ServerResponse } from 'node:http';
 import {
   ERROR_HEADER,
   isErrorCode,
@@ -19,12 +17,18 @@ export type Attempt =
   /** The worker never took the job (refused the connection, or refused the job before starting it). */
   | { kind: 'not_started'; slotDead: boolean; reason: string }
   /** The connection failed after the job was handed over: it may have run, so it is not retried. */
-  | { kind: 'failed'; reason: string };
+  | { kind: 'failed'; reason: string }
+  /**
+   * The client went away before the worker answered. The connection to the worker was cut: a
+   * worker stops a job whose router connection closes and puts its slot back itself; a claim it
+   * never used is the router's to give back.
+   */
+  | { kind: 'client_gone' };
 
 /** Connection errors that prove the request never reached a worker. */
 const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EHOSTDOWN']);
 
-/** Maps a proxy error to an attempt outcome: retry elsewhere only when the job cannot have started. */
+/** Maps a connection error to an attempt outcome: retry elsewhere only when the job cannot have started. */
 export function classifyProxyError(err: unknown): Attempt {
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'EUNKNOWN';
   if (NEVER_CONNECTED.has(code)) return { kind: 'not_started', slotDead: true, reason: code };
@@ -58,9 +62,8 @@ export function classifyWorkerAnswer(httpStatus: number, errorCode: string | und
   return early ? { kind: 'not_started', slotDead: early.slotDead, reason: `worker answered ${errorCode}` } : null;
 }
 
-interface Pending {
-  resolve(attempt: Attempt): void;
-}
+/** The worker's headers that reach the client; nothing else of its answer does. */
+const PASSED_HEADERS = ['content-type', 'content-length', STATUS_HEADER] as const;
 
 /**
  * How long a connection to a slot may sit unused before the router closes it: under the
@@ -69,80 +72,92 @@ interface Pending {
 const IDLE_CONNECTION_MS = WORKER_KEEP_ALIVE_MS - 10_000;
 
 /**
- * One http-proxy instance for the router; a target per request; the hand-over's outcome as a value.
- * Connections to the slots are kept open between jobs: a new TCP connection per job cost about
- * 1 ms on the job's path. A connection the worker closed just as the router reused it fails like
- * any other; the router then asks the registry whether the job started (see dispatch.ts), so a reused
- * connection never makes a job run twice.
+ * Hands jobs to workers over plain `http.request` with one keep-alive agent: a new TCP
+ * connection per job cost about 1 ms on the job's path. A connection the worker closed just as
+ * the router reused it fails like any other; the router then asks the registry whether the job
+ * started (see dispatch.ts), so a reused connection never makes a job run twice.
+ *
+ * Not a proxy library: the body is the router's own validated job, the path and headers are
+ * fixed, and the answer is read before it is passed on, so a proxy adds nothing but a layer
+ * between the router and the events it must see. http-proxy-3 was that layer, and it swallowed
+ * the one that matters most: when the client's socket was destroyed it cut the connection to
+ * the worker but reported the reset as an `econnreset` event instead of calling back, so the
+ * hand-over never ended and a claim the worker never used was never given back.
  */
 export class WorkerProxy {
-  private readonly proxy: ProxyServer;
-  private readonly pending = new WeakMap<IncomingMessage, Pending>();
   private readonly agent = new Agent({ keepAlive: true, timeout: IDLE_CONNECTION_MS, scheduling: 'lifo' });
 
-  constructor() {
-    this.proxy = createProxyServer({ selfHandleResponse: true, xfwd: false, agent: this.agent });
-    this.proxy.on('proxyReq', (proxyReq) => {
-      // The body is re-serialised; nothing of the client's own credentials goes to a worker.
-      for (const header of ['authorization', 'cookie', 'transfer-encoding', 'expect', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-authorization']) {
-        proxyReq.removeHeader(header);
-      }
-    });
-    this.proxy.on('proxyRes', (proxyRes, req, res) => {
-      const pending = this.pending.get(req);
-      if (!pending) return;
-      this.pending.delete(req);
-      const status = proxyRes.statusCode ?? 502;
-      const errorCode = proxyRes.headers[ERROR_HEADER];
-      const early = classifyWorkerAnswer(status, typeof errorCode === 'string' ? errorCode : undefined);
-      if (early) {
-        proxyRes.resume();
-        pending.resolve(early);
-        return;
-      }
-      const headers: Record<string, string | string[]> = {};
-      for (const name of ['content-type', 'content-length', STATUS_HEADER]) {
-        const value = proxyRes.headers[name];
-        if (value !== undefined) headers[name] = value;
-      }
-      (res as ServerResponse).writeHead(status, headers);
-      proxyRes.pipe(res as ServerResponse);
-      const executionStatus = proxyRes.headers[STATUS_HEADER];
-      pending.resolve({ kind: 'answered', httpStatus: status, executionStatus: typeof executionStatus === 'string' ? executionStatus : undefined });
-    });
-  }
-
-  /** Hands `body` (a validated job) to the worker holding `lease`; streams its answer to `res`. */
-  forward(req: IncomingMessage, res: ServerResponse, lease: Lease, body: Buffer, requestId: string, timeoutMs: number): Promise<Attempt> {
+  /**
+   * Hands `body` (a validated job) to the worker holding `lease` and streams its answer to `res`.
+   * `clientGone` aborts when the client leaves: the connection to the worker is cut at once.
+   * `timeoutMs` bounds the wait for the worker's answer. Never rejects.
+   */
+  forward(res: ServerResponse, lease: Lease, body: Buffer, requestId: string, timeoutMs: number, clientGone: AbortSignal): Promise<Attempt> {
+    if (clientGone.aborted) return Promise.resolve({ kind: 'client_gone' });
     return new Promise<Attempt>((resolve) => {
-      this.pending.set(req, { resolve });
-      this.proxy.web(
-        req,
-        res,
-        {
-          target: `http://${lease.ip}:${lease.port}${WORKER_RUN_PATH}`,
-          ignorePath: true,
-          buffer: Readable.from([body]),
-          proxyTimeout: timeoutMs,
-          headers: {
-            'content-type': 'application/json',
-            'content-length': String(body.length),
-            // Hop by hop: the client's own wish (close, say) is not the router's connection's.
-            connection: 'keep-alive',
-            [TOKEN_HEADER]: lease.token,
-            [REQUEST_ID_HEADER]: requestId,
-          },
+      const upstream = request({
+        agent: this.agent,
+        host: lease.ip,
+        port: lease.port,
+        method: 'POST',
+        path: WORKER_RUN_PATH,
+        // Only the router's own headers: nothing of the client's (credentials, hop-by-hop wishes) reaches a worker.
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(body.length),
+          [TOKEN_HEADER]: lease.token,
+          [REQUEST_ID_HEADER]: requestId,
         },
-        (err) => {
-          this.pending.delete(req);
-          resolve(classifyProxyError(err));
-        },
-      );
+      });
+      let settled = false;
+      const settle = (attempt: Attempt): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        clientGone.removeEventListener('abort', onClientGone);
+        resolve(attempt);
+      };
+      const onClientGone = (): void => {
+        upstream.destroy();
+        settle({ kind: 'client_gone' });
+      };
+      const timer = setTimeout(() => upstream.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+      clientGone.addEventListener('abort', onClientGone, { once: true });
+      upstream.on('error', (err) => settle(classifyProxyError(err)));
+      upstream.on('response', (answer) => {
+        answer.on('error', () => undefined); // a cut answer is handled on its 'close' below
+        const status = answer.statusCode ?? 502;
+        const errorCode = answer.headers[ERROR_HEADER];
+        const early = classifyWorkerAnswer(status, typeof errorCode === 'string' ? errorCode : undefined);
+        if (early) {
+          answer.resume();
+          settle(early);
+          return;
+        }
+        const headers: Record<string, string | string[]> = {};
+        for (const name of PASSED_HEADERS) {
+          const value = answer.headers[name];
+          if (value !== undefined) headers[name] = value;
+        }
+        res.writeHead(status, headers);
+        // Either side cut while the answer streams cuts the other: a client that leaves drops the
+        // connection to the worker; a worker that dies mid-answer leaves the client a cut answer,
+        // never a hanging one. (pipe, not pipeline: pipeline's own listeners on `res` are many.)
+        answer.pipe(res);
+        answer.once('close', () => {
+          if (!answer.complete) res.destroy();
+        });
+        res.once('close', () => {
+          if (!answer.complete) answer.destroy();
+        });
+        const executionStatus = answer.headers[STATUS_HEADER];
+        settle({ kind: 'answered', httpStatus: status, executionStatus: typeof executionStatus === 'string' ? executionStatus : undefined });
+      });
+      upstream.end(body);
     });
   }
 
   close(): void {
-    this.proxy.close();
     this.agent.destroy();
   }
 }

@@ -3,12 +3,16 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RouterConfig } from '@corral/config';
 import { Registry } from '@corral/registry';
-import type { Logger, Running } from '@corral/service';
+import { runLoop, type Logger, type Running } from '@corral/service';
 import { createApp } from './app';
+import { answerClientErrors } from './client-errors';
 import type { InFlightExecution } from './execution-route';
 import { createMetrics } from './metrics';
 import { WorkerProxy } from './proxy';
 import { SlotQueue } from './slot-queue';
+
+/** How often expired claims are looked for (a claim's lease is CORRAL_CLAIM_TTL_MS, 15 s by default). */
+const RECLAIM_EVERY_MS = 1000;
 
 export interface RouterHandle extends Running {
   /** Where the API listens, e.g. http://127.0.0.1:8080. */
@@ -35,9 +39,17 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
   const metrics = createMetrics(registry, () => queue.length);
   const inFlight = new Set<InFlightExecution>();
   const app = createApp({ config, registry, queue, proxy, metrics, log, inFlight });
-  const server = createServer(app);
-  // A job may take maxTimeoutMs; the server's own request timeout must not cut it short.
-  server.requestTimeout = config.limits.maxTimeoutMs + 60_000;
+  const server = createServer(
+    {
+      // Both bound the arrival of a request, never the answer: a job may run for maxTimeoutMs.
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.bodyTimeoutMs,
+      // Node checks both timeouts only this often (30 s by default, which would stretch them).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
+    },
+    app,
+  );
+  answerClientErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.bindHost, () => resolve());
@@ -45,6 +57,18 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   log.info({ url }, 'router listening');
+  // Claims that outlived their lease (a router died holding them) go back into service without
+  // waiting for the next request to ask for a slot; every router may do it, each claim goes once.
+  const stopReclaiming = new AbortController();
+  const reclaiming = runLoop(
+    RECLAIM_EVERY_MS,
+    stopReclaiming.signal,
+    async () => {
+      const given = await registry.queue.reclaimExpiredClaims();
+      if (given > 0) log.warn({ claims: given }, 'gave back claims that outlived their lease');
+    },
+    (err) => log.warn({ err }, 'reclaiming expired claims failed'),
+  );
 
   return {
     url,
@@ -62,6 +86,8 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
       await closed;
       clearTimeout(grace);
       clearInterval(idleSweep);
+      stopReclaiming.abort();
+      await reclaiming;
       proxy.close();
       await unsubscribe();
       await registry.close();

@@ -27,16 +27,19 @@ function fakeStore(): QueueStore & { requests: SlotRequest[]; assign(): void } {
       }
       return later(tickets.has(ticket) ? ('queued' as const) : ('lost' as const));
     },
-    cancel: () => later(null),
+    cancel(ticket) {
+      tickets.delete(ticket);
+      return later(null);
+    },
     release: () => later(true),
   };
 }
 
 /** A queue with one request waiting (no periodic check during the test), and its ticket. */
-async function oneWaiter() {
+async function oneWaiter(signal?: AbortSignal) {
   const store = fakeStore();
   const queue = new SlotQueue({ store, routerId: 'r', claimTtlMs: 1000, maxQueue: 10, checkMs: 60_000 });
-  const waiting = queue.acquire('req', Date.now() + 10_000);
+  const waiting = queue.acquire('req', Date.now() + 10_000, signal);
   await new Promise((r) => setTimeout(r, 20));
   return { store, queue, waiting, ticket: store.requests[0]!.ticket };
 }
@@ -50,6 +53,18 @@ describe('SlotQueue', () => {
     expect(await waiting).toEqual(lease);
     await new Promise((r) => setTimeout(r, 50));
     expect(store.requests).toHaveLength(1); // never queued again
+    expect(queue.length).toBe(0);
+  });
+
+  it('never queues again a ticket it is withdrawing: a check that finds it gone leaves no orphan behind', async () => {
+    const gone = new AbortController();
+    const { store, queue, waiting, ticket } = await oneWaiter(gone.signal);
+    const outcome = waiting.catch((err: unknown) => err);
+    gone.abort(new Error('client went away')); // the ticket is cancelled…
+    queue.onAssigned(ticket); // …and a check in flight finds it gone, as after Redis lost its data
+    expect(await outcome).toEqual(new Error('client went away'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(store.requests).toHaveLength(1);
     expect(queue.length).toBe(0);
   });
 

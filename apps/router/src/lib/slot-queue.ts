@@ -29,6 +29,8 @@ interface Waiter {
   resolve(lease: Lease): void;
   reject(err: Error): void;
   settled: boolean;
+  /** Its ticket is being withdrawn: a check that finds the ticket gone must not queue it again. */
+  withdrawn: boolean;
   timers: NodeJS.Timeout[];
   cleanup: () => void;
   /** A check on the ticket in flight, and whether another was asked for meanwhile. */
@@ -74,6 +76,7 @@ export class SlotQueue {
         resolve,
         reject,
         settled: false,
+        withdrawn: false,
         timers: [],
         cleanup: () => undefined,
         collecting: false,
@@ -146,15 +149,26 @@ export class SlotQueue {
       const outcome = await this.options.store.take(waiter.ticket);
       if (outcome === 'queued') return;
       if (outcome === 'lost') {
+        // Withdrawn meanwhile (the ticket is gone because it was cancelled): nothing to collect.
+        // Queued again, it would be an orphan: a slot assigned to it would stay claimed for nobody.
+        if (waiter.withdrawn || waiter.settled) return;
         // Redis restarted without its data: join the queue again (at its end).
         const again = await this.request(waiter.ticket, waiter.requestId, waiter.deadlineAt);
         if (again !== 'queued') await this.deliver(waiter, again);
+        // Withdrawn while it queued again: the cancel may have come first; withdraw it once more.
+        else if (waiter.withdrawn || waiter.settled) await this.withdraw(waiter.ticket);
         return;
       }
       await this.deliver(waiter, outcome);
     } catch (err) {
       this.options.onError?.(err);
     }
+  }
+
+  /** Cancels a ticket nobody waits for, giving back a slot assigned to it meanwhile. */
+  private async withdraw(ticket: string): Promise<void> {
+    const lease = await this.options.store.cancel(ticket);
+    if (lease) await this.options.store.release(lease);
   }
 
   /** Hands a lease to its waiter, or back to the registry if the waiter is gone. */
@@ -168,7 +182,8 @@ export class SlotQueue {
    * assigned meanwhile is used when the request still wants one (deadline), else given back.
    */
   private async giveUp(waiter: Waiter, reason: Error, wantsNoSlot: boolean): Promise<void> {
-    if (waiter.settled) return;
+    if (waiter.settled || waiter.withdrawn) return;
+    waiter.withdrawn = true;
     let lease: Lease | null = null;
     try {
       lease = await this.options.store.cancel(waiter.ticket);

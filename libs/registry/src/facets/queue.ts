@@ -2,6 +2,9 @@ import type { Lease } from '@corral/contracts';
 import { newToken } from '../records';
 import type { FacetDeps } from './deps';
 
+/** Most expired leases one reclaim looks at: one script call stays short however many there are. */
+const RECLAIM_BATCH = 1000;
+
 /** A request's place in the queue shared by every router. */
 export interface SlotRequest {
   /** Unique per request; names its place in the queue. */
@@ -56,6 +59,15 @@ export class LeaseQueue {
   async release(lease: Lease): Promise<boolean> {
     const reply = await this.d.scripts.releaseClaim(lease);
     return reply === 'IDLE' || reply === 'ASSIGNED';
+  }
+
+  /**
+   * Gives back every claim whose lease ran out before its job started (a router died holding
+   * it): the sandbox was never touched, so the slot goes straight back into service. Every
+   * router may call it on a timer; each claim is given back once. Returns how many were.
+   */
+  reclaimExpiredClaims(): Promise<number> {
+    return this.d.scripts.reclaimClaims(RECLAIM_BATCH);
   }
 
   /** Takes a claimed slot whose worker cannot be reached out of service (router); false when the lease no longer holds it. */
