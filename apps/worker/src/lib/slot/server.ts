@@ -69,10 +69,18 @@ export class SlotServer {
     }
     const job = parseExecutionRequest(parsed, this.limits);
     const log = this.log.child({ requestId: id });
+    // The router went away (its client left): nobody waits for the result, so the job ends at
+    // once, also when the connection closed before the job had its sandbox.
+    let running: { kill(): void } | null = null;
+    let gone = false;
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      gone = true;
+      running?.kill();
+    });
     const outcome = await this.lifecycle.run(token, job, (sandbox) => {
-      res.once('close', () => {
-        if (!res.writableFinished) sandbox.kill(); // the router went away: nobody waits for the result
-      });
+      running = sandbox;
+      if (gone) sandbox.kill();
     });
     if (outcome.kind === 'refused') {
       log.warn({ outcome: outcome.code, detail: outcome.detail }, 'job refused');
