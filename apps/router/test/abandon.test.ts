@@ -128,7 +128,7 @@ afterEach(async () => {
 const BODY = JSON.stringify({ code: 'console.log(1)' });
 
 /** Resolves once the stand-ins have started `count` jobs. */
-const jobsStarted = (count: number): Promise<void> => waitFor(`${count} jobs started`, async () => started >= count, { timeoutMs: 5000, intervalMs: 5 });
+const jobsStarted = (count: number): Promise<unknown> => waitFor(`${count} jobs started`, async () => started >= count, { timeoutMs: 5000, intervalMs: 5 });
 
 describe('clients that leave (real sockets, real Redis, stand-in workers)', () => {
   it('a client that leaves while its job runs: the router cuts its connection to the worker, the slot is idle again at once', async () => {

@@ -9,7 +9,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-/** The defaults the stack runs with (README: CORRAL_MAX_OUTPUT_BYTES, _STDIN_BYTES, _CODE_BYTES, _ARGS, arg bytes). */
+/** The defaults the stack runs with (docs/configuration.md: CORRAL_MAX_OUTPUT_BYTES, _STDIN_BYTES, _CODE_BYTES, _ARGS, arg bytes). */
 const MAX_OUTPUT = 1024 * 1024;
 const MAX_STDIN = 1024 * 1024;
 const MAX_CODE = 256 * 1024;
