@@ -29,8 +29,10 @@ interface RawAnswer {
 }
 
 /**
- * Sends `head` (and `body`, unless it is a number: then only that many bytes of a larger body
- * are promised), reads until the router closes the connection or `giveUpMs` passes.
+ * Sends `head` (and `body`), and reads until the answer is whole (its headers and the body its
+ * Content-Length promises), the router closes the connection, or `giveUpMs` passes. A refused
+ * body may still be read and thrown away after the answer, so the answer is not waited for by
+ * the connection's close.
  */
 function raw(head: string, body: string | Buffer = '', giveUpMs = 5000): Promise<RawAnswer> {
   const { port, hostname } = new URL(router.url);
@@ -38,20 +40,35 @@ function raw(head: string, body: string | Buffer = '', giveUpMs = 5000): Promise
     const started = Date.now();
     const socket = connect(Number(port), hostname);
     const chunks: Buffer[] = [];
+    let done = false;
+    const parse = (): RawAnswer | null => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return null;
+      const [statusLine = '', ...lines] = text.slice(0, end).split('\r\n');
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const bodyText = text.slice(end + 4);
+      const length = Number(headers['content-length'] ?? NaN);
+      if (Number.isFinite(length) && Buffer.byteLength(bodyText) < length) return null;
+      return { status: Number(statusLine.split(' ')[1]), headers, body: bodyText, ms: Date.now() - started };
+    };
+    const finish = (answer: RawAnswer | null): void => {
+      if (done || !answer) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answer);
+    };
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`no answer within ${giveUpMs} ms`));
     }, giveUpMs);
-    socket.on('data', (d: Buffer) => chunks.push(d));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      const text = Buffer.concat(chunks).toString('utf8');
-      const [headText = '', ...rest] = text.split('\r\n\r\n');
-      const [statusLine = '', ...lines] = headText.split('\r\n');
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n'), ms: Date.now() - started });
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      finish(parse());
     });
+    socket.on('error', () => undefined);
+    socket.on('close', () => finish(parse() ?? { status: 0, headers: {}, body: Buffer.concat(chunks).toString('utf8'), ms: Date.now() - started }));
     socket.write(head);
     if (body.length > 0) socket.write(body);
   });

@@ -114,10 +114,35 @@ export function executionRoute(deps: ExecutionRouteDeps): (req: Request, res: Re
       count(answer.code);
     }
     if (!answer) return;
-    // A body refused unread (from its headers, or as soon as it grew too large): close the
-    // connection after the answer, or Node would read and discard the rest of it to reuse the
-    // connection, however large the client says it is.
-    if (!req.complete) answer = { ...answer, headers: { ...answer.headers, connection: 'close' } };
+    if (!req.complete) answer = refusedUnread(req, answer);
     sendError(res, answer);
   };
+}
+
+/** A refused body is read and thrown away up to this much, so that a client still sending it reads the answer. */
+const REFUSED_BODY_DRAIN_BYTES = 16 * 1024 * 1024;
+const REFUSED_BODY_DRAIN_MS = 5000;
+
+/**
+ * A body refused unread (from its headers, or as soon as it grew too large). A client that is
+ * still sending it would meet a closed connection mid-write and never see the answer, so the
+ * rest is read and thrown away, but only so much: a body declared larger than that closes the
+ * connection right after the answer, and one that keeps coming past it, or too long, is cut.
+ */
+function refusedUnread(req: Request, answer: ErrorAnswer): ErrorAnswer {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > REFUSED_BODY_DRAIN_BYTES) return { ...answer, headers: { ...answer.headers, connection: 'close' } };
+  let drained = 0;
+  const cut = (): void => {
+    req.socket.destroy();
+  };
+  const timer = setTimeout(cut, REFUSED_BODY_DRAIN_MS);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > REFUSED_BODY_DRAIN_BYTES) cut();
+  });
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
+  return answer;
 }
