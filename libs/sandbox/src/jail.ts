@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { prepareCgroups, type CgroupHost, type SandboxCgroup } from '@corral/cgroup';
+import { isExecutable } from './paths';
 
 /** Paths as the sandbox sees them inside bubblewrap. */
 export const JAILED_NODE = '/sandbox/node';
@@ -117,14 +118,6 @@ export function assertRequired(jail: PreparedJail): void {
   throw new JailRequirementError(Object.fromEntries(jail.off.map((layer) => [layer, jail.layers[layer] ?? 'off'])));
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function findOnPath(name: string): string | undefined {
   return (process.env['PATH'] ?? '/usr/bin:/bin')

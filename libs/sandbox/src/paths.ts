@@ -19,7 +19,8 @@ export const JANITOR_PATH = join(ROOT, 'native', 'bin', 'corral-janitor');
 /** Where the pinned runtime lands: libs/sandbox/runtime, a package of its own (see its package.json). */
 export const PINNED_RUNTIME_PATH = join(ROOT, 'runtime', 'node_modules', `node-${process.platform}-${process.arch}`, 'bin', 'node');
 
-function isExecutable(path: string): boolean {
+/** Whether this process may run `path`. */
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
