@@ -81,6 +81,12 @@ export interface WorkerConfig extends CommonConfig {
   sandboxTmpMb: number;
   /** Resident memory a sandbox may use beyond its job's memoryMb: the runtime's own footprint. */
   rssOverheadMb: number;
+  /** Size of a sandbox's writable working directory (its job's files and what it writes). */
+  sandboxWorkMb: number;
+  /** Bytes of collected files one result may carry. */
+  maxCollectBytes: number;
+  /** A directory holding the `node_modules` every sandbox may import from; unset: the default set installed with corral. */
+  packagesDir: string | undefined;
 }
 
 export interface WatchdogConfig extends CommonConfig {
@@ -123,6 +129,9 @@ function limits(r: EnvReader): ExecutionLimits {
     maxCpuMs: r.int('CORRAL_MAX_CPU_MS', d.maxCpuMs, { min: 1, max: 3_600_000 }),
     defaultMemoryMb: r.int('CORRAL_DEFAULT_MEMORY_MB', d.defaultMemoryMb, { min: d.minMemoryMb }),
     minMemoryMb: d.minMemoryMb,
+    maxFiles: r.int('CORRAL_MAX_FILES', d.maxFiles, { min: 1, max: 10_000 }),
+    maxFilesBytes: r.int('CORRAL_MAX_FILES_BYTES', d.maxFilesBytes, { min: 1, max: 256 * MiB }),
+    maxCollect: d.maxCollect,
     maxMemoryMb: r.int('CORRAL_MAX_MEMORY_MB', d.maxMemoryMb, { min: d.minMemoryMb, max: 65_536 }),
   };
   if (result.defaultTimeoutMs > result.maxTimeoutMs) {
@@ -241,6 +250,9 @@ export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
     sandboxNprocMax: r.int('CORRAL_SANDBOX_NPROC', 64, { min: 16, max: 100_000 }),
     sandboxTmpMb: r.int('CORRAL_SANDBOX_TMP_MB', 16, { min: 1, max: 65_536 }),
     rssOverheadMb: rssOverheadMb(r),
+    sandboxWorkMb: r.int('CORRAL_SANDBOX_WORK_MB', 32, { min: 1, max: 65_536 }),
+    maxCollectBytes: r.int('CORRAL_MAX_COLLECT_BYTES', 1024 * 1024, { min: 0, max: 256 * 1024 * 1024 }),
+    packagesDir: r.optionalString('CORRAL_PACKAGES_DIR'),
   });
 }
 

@@ -1,9 +1,19 @@
 import { CorralError } from './errors';
+import { LANGUAGES, languageNamed, parseCollect, parseProgramFiles, type CollectedFile, type Language, type ProgramFile } from './program';
 import type { ExecutionStatus } from './status';
 
-/** `POST /v1/executions` request body as clients send it. */
+/** `POST /v1/executions` request body as clients send it: `code`, or `files` (with an `entry`). */
 export interface ExecutionRequest {
-  code: string;
+  /** `javascript` (the default) or `typescript`, or an alias of either. */
+  language?: string;
+  /** One file, run as `node main.js` (or `node main.ts`) would run it. */
+  code?: string;
+  /** A small tree of files instead of `code`. */
+  files?: { name: string; content: string; encoding?: 'utf8' | 'base64' }[];
+  /** The file of `files` node runs; the first one when not given. */
+  entry?: string;
+  /** Globs of files in the working directory to return in the result. */
+  collect?: string[];
   stdin?: string;
   args?: string[];
   timeoutMs?: number;
@@ -13,7 +23,10 @@ export interface ExecutionRequest {
 
 /** A request with every default applied: what the router hands to a worker. */
 export interface Job {
-  code: string;
+  language: Language;
+  files: ProgramFile[];
+  entry: string;
+  collect: string[];
   stdin: string;
   args: string[];
   timeoutMs: number;
@@ -33,6 +46,8 @@ export interface ExecutionResult {
   durationMs: number;
   cpuMs: number;
   memoryBytes: number;
+  /** The files `collect` matched, when it was given. */
+  files?: CollectedFile[];
 }
 
 /** Bounds on what one execution may ask for; shared by router (validation) and worker (enforcement). */
@@ -47,6 +62,11 @@ export interface ExecutionLimits {
   defaultMemoryMb: number;
   minMemoryMb: number;
   maxMemoryMb: number;
+  maxFiles: number;
+  /** The files' decoded bytes together. */
+  maxFilesBytes: number;
+  /** Patterns in `collect`. */
+  maxCollect: number;
 }
 
 export const DEFAULT_EXECUTION_LIMITS: Readonly<ExecutionLimits> = Object.freeze({
@@ -60,10 +80,13 @@ export const DEFAULT_EXECUTION_LIMITS: Readonly<ExecutionLimits> = Object.freeze
   defaultMemoryMb: 128,
   minMemoryMb: 16,
   maxMemoryMb: 1024,
+  maxFiles: 200,
+  maxFilesBytes: 4 * 1024 * 1024,
+  maxCollect: 16,
 });
 
 /** Every field a request may have; any other is rejected. */
-export const REQUEST_FIELDS = ['code', 'stdin', 'args', 'timeoutMs', 'cpuMs', 'memoryMb'] as const;
+export const REQUEST_FIELDS = ['language', 'code', 'files', 'entry', 'collect', 'stdin', 'args', 'timeoutMs', 'cpuMs', 'memoryMb'] as const;
 
 /** How many offending names an error message lists, and how much of each: a client chooses them. */
 const NAMED_AT_MOST = 5;
@@ -115,10 +138,24 @@ export function parseExecutionRequest(body: unknown, limits: ExecutionLimits): J
     problems.push(`unknown field${unknown.length > 1 ? 's' : ''} ${nameSome(unknown)} (allowed: ${REQUEST_FIELDS.join(', ')})`);
   }
 
-  const { code, stdin, args } = body;
-  if (code === undefined) problems.push('code is required');
+  const { code, stdin, args, files, entry, collect } = body;
+  let language: Language = 'javascript';
+  if (body['language'] !== undefined) {
+    const named = typeof body['language'] === 'string' ? languageNamed(body['language']) : null;
+    if (named) language = named;
+    else problems.push(`language must be one of ${Object.keys(LANGUAGES).join(', ')} (or an alias of one: see GET /v1/runtimes)`);
+  }
+  let program: { files: ProgramFile[]; entry: string; collect: string[] } | null = null;
+  if (code !== undefined && files !== undefined) problems.push('send code or files, not both');
+  else if (files !== undefined) program = parseProgramFiles({ files, entry, collect }, limits, problems);
+  else if (code === undefined) problems.push('code (or files) is required');
   else if (typeof code !== 'string') problems.push('code must be a string');
   else if (code.length === 0) problems.push('code must not be empty');
+  else {
+    if (entry !== undefined) problems.push('entry goes with files, not with code');
+    const main = LANGUAGES[language].main;
+    program = { files: [{ name: main, content: code, encoding: 'utf8' }], entry: main, collect: parseCollect(collect, limits, problems) };
+  }
   if (stdin !== undefined && typeof stdin !== 'string') problems.push('stdin must be a string');
   if (args !== undefined) {
     if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) {
@@ -136,7 +173,7 @@ export function parseExecutionRequest(body: unknown, limits: ExecutionLimits): J
     throw new CorralError('invalid_request', `Invalid request: ${problems.join('; ')}.`, { problems });
   }
 
-  const codeBytes = Buffer.byteLength(code as string);
+  const codeBytes = typeof code === 'string' ? Buffer.byteLength(code) : 0;
   if (codeBytes > limits.maxCodeBytes) {
     throw new CorralError('payload_too_large', `code is ${codeBytes} bytes; the limit is ${limits.maxCodeBytes}.`);
   }
@@ -147,8 +184,12 @@ export function parseExecutionRequest(body: unknown, limits: ExecutionLimits): J
   }
 
   const wall = timeoutMs ?? limits.defaultTimeoutMs;
+  const { files: programFiles, entry: programEntry, collect: programCollect } = program as NonNullable<typeof program>;
   return {
-    code: code as string,
+    language,
+    files: programFiles,
+    entry: programEntry,
+    collect: programCollect,
     stdin: stdinText,
     args: (args as string[] | undefined) ?? [],
     timeoutMs: wall,

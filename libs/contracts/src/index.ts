@@ -7,6 +7,16 @@ export {
   type ExecutionResult,
   type Job,
 } from './api';
+export {
+  ENTRY_EXTENSIONS,
+  LANGUAGES,
+  languageNamed,
+  pathProblem,
+  type CollectedFile,
+  type Language,
+  type ProgramFile,
+  type ProgramLimits,
+} from './program';
 export { CorralError, ERROR_CATALOGUE, errorBody, isErrorCode, type ErrorBody, type ErrorCode } from './errors';
 export type { HealthAnswer, ReadyAnswer } from './probes';
 export { ERROR_HEADER, NAME_PATTERN, REQUEST_ID_HEADER, STATUS_HEADER, TOKEN_HEADER, WORKER_KEEP_ALIVE_MS, WORKER_RUN_PATH } from './protocol';
@@ -30,3 +40,4 @@ export {
 } from './slots';
 export { EXECUTION_STATUSES, KILL_REASONS, isKillReason, type ExecutionStatus, type KillReason } from './status';
 export { openApiDocument } from './openapi';
+export { runtimesAnswer, type RuntimesAnswer } from './runtimes';

@@ -1,4 +1,5 @@
 import { type ExecutionLimits, REQUEST_FIELDS } from './api';
+import { ENTRY_EXTENSIONS, LANGUAGES } from './program';
 import { ERROR_CATALOGUE, MAX_DETAILS_CHARS, MAX_MESSAGE_CHARS, type ErrorCode } from './errors';
 import { SLOT_STATES } from './slots';
 import { EXECUTION_STATUSES } from './status';
@@ -20,7 +21,36 @@ export function openApiDocument(limits: ExecutionLimits, options: { version: str
   const byStatus = (status: number): ErrorCode[] =>
     (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).filter((code) => ERROR_CATALOGUE[code].httpStatus === status);
   const request: Record<(typeof REQUEST_FIELDS)[number], Record<string, unknown>> = {
-    code: { type: 'string', minLength: 1, description: `The program, run as the CommonJS main module. At most ${limits.maxCodeBytes} bytes (UTF-8).` },
+    language: {
+      type: 'string',
+      enum: Object.values(LANGUAGES).flatMap((l) => [...l.aliases]),
+      default: 'javascript',
+      description: '`javascript` or `typescript` (or an alias): `code` is run as `node main.js` or `node main.ts` would run it.',
+    },
+    code: {
+      type: 'string',
+      minLength: 1,
+      description: `One file, run as \`node main.js\` (or \`main.ts\`) would: CommonJS, or an ES module with top-level await where node detects one. At most ${limits.maxCodeBytes} bytes (UTF-8). Not with \`files\`.`,
+    },
+    files: {
+      type: 'array',
+      minItems: 1,
+      maxItems: limits.maxFiles,
+      description: `A small tree instead of \`code\`, written into the working directory (at most ${limits.maxFilesBytes} bytes decoded). Relative names, no \`..\`.`,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'content'],
+        properties: { name: { type: 'string' }, content: { type: 'string' }, encoding: { type: 'string', enum: ['utf8', 'base64'], default: 'utf8' } },
+      },
+    },
+    entry: { type: 'string', description: `The file of \`files\` that node runs (ending in ${ENTRY_EXTENSIONS.join(', ')}); the first file when not given.` },
+    collect: {
+      type: 'array',
+      maxItems: limits.maxCollect,
+      items: { type: 'string' },
+      description: 'Globs of files in the working directory to return in the result (`out/*.csv`); none may leave it.',
+    },
     stdin: { type: 'string', default: '', description: `Standard input. At most ${limits.maxStdinBytes} bytes.` },
     args: { type: 'array', items: { type: 'string' }, maxItems: limits.maxArgs, default: [], description: 'process.argv.slice(2)' },
     timeoutMs: { type: 'integer', minimum: 1, maximum: limits.maxTimeoutMs, default: limits.defaultTimeoutMs, description: 'Wall-time limit.' },
@@ -66,6 +96,40 @@ export function openApiDocument(limits: ExecutionLimits, options: { version: str
           responses: { '200': { description: 'The pool.', content: { [json]: { schema: { $ref: '#/components/schemas/Pool' } } } } },
         },
       },
+      '/v1/runtimes': {
+        get: {
+          operationId: 'getRuntimes',
+          summary: 'The languages programs may be written in (with their aliases), the runtime version, and the packages they may import.',
+          responses: {
+            '200': {
+              description: 'The runtimes.',
+              content: {
+                [json]: {
+                  schema: {
+                    type: 'object',
+                    properties: {
+                      runtime: { type: 'object', properties: { name: { type: 'string' }, version: { type: ['string', 'null'] } } },
+                      languages: {
+                        type: 'array',
+                        items: {
+                          type: 'object',
+                          properties: {
+                            language: { type: 'string' },
+                            aliases: { type: 'array', items: { type: 'string' } },
+                            extensions: { type: 'array', items: { type: 'string' } },
+                            version: { type: ['string', 'null'] },
+                          },
+                        },
+                      },
+                      packages: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' } } } },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
       '/healthz': { get: { operationId: 'health', security: [], responses: { '200': { description: 'The router runs.' } } } },
       '/readyz': {
         get: {
@@ -79,7 +143,7 @@ export function openApiDocument(limits: ExecutionLimits, options: { version: str
     components: {
       ...(options.apiKeys ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : {}),
       schemas: {
-        ExecutionRequest: { type: 'object', additionalProperties: false, required: ['code'], properties: request },
+        ExecutionRequest: { type: 'object', additionalProperties: false, properties: request, oneOf: [{ required: ['code'] }, { required: ['files'] }] },
         ExecutionResult: {
           type: 'object',
           required: ['id', 'status', 'exitCode', 'signal', 'stdout', 'stderr', 'truncated', 'durationMs', 'cpuMs', 'memoryBytes'],
@@ -94,6 +158,15 @@ export function openApiDocument(limits: ExecutionLimits, options: { version: str
             durationMs: { type: 'number' },
             cpuMs: { type: 'number' },
             memoryBytes: { type: 'integer' },
+            files: {
+              type: 'array',
+              description: 'The files `collect` matched (regular files only), within the collect byte cap; one that did not fit has `truncated` and no content.',
+              items: {
+                type: 'object',
+                required: ['name', 'size', 'content'],
+                properties: { name: { type: 'string' }, size: { type: 'integer' }, content: { type: 'string', contentEncoding: 'base64' }, truncated: { type: 'boolean' } },
+              },
+            },
           },
         },
         Error: {

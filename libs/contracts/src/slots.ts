@@ -101,6 +101,8 @@ export interface HostInfo {
   jail: { mode: 'auto' | 'required' | 'off'; layers: Record<string, string>; off: string[] };
   /** The sandbox runtime's version (`node --version`). */
   runtime: string;
+  /** The packages its sandboxes may import. */
+  packages: { name: string; version: string }[];
   updatedAt: number;
 }
 

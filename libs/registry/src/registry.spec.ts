@@ -387,7 +387,7 @@ describe('liveness: heartbeats, the epoch, silent hosts, events', () => {
   });
 
   it('keeps what each live host says of itself, for as long as it beats', async () => {
-    const info = (id: string) => ({ id, jail: { mode: 'required' as const, layers: { uid: 'uid 200000 + slot' }, off: [] }, runtime: 'v24.0.0', updatedAt: 1 });
+    const info = (id: string) => ({ id, jail: { mode: 'required' as const, layers: { uid: 'uid 200000 + slot' }, off: [] }, runtime: 'v24.0.0', packages: [{ name: 'lodash', version: '4.18.1' }], updatedAt: 1 });
     await registry.liveness.heartbeat('hb-a', 5000, info('hb-a'));
     await registry.liveness.heartbeat('hb-b', 60, info('hb-b'));
     expect((await registry.liveness.hosts()).map((h) => h.id)).toEqual(['hb-a', 'hb-b']);

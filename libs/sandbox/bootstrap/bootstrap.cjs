@@ -1,15 +1,17 @@
 'use strict';
-// The sandbox bootstrap: the first and only file a sandbox process loads before user code.
-// It runs on the pinned sandbox runtime under Node's permission model with read access to this
-// file alone. Protocol on fd 3 (a socket to the worker): write "R" when booted, then read one
-// job as one line of JSON, then run the job's code as the CommonJS main module `main.js`,
-// exactly as `node main.js` would. stdin/stdout/stderr are the real pipes.
+// The sandbox bootstrap, preloaded (`node -r bootstrap.cjs <entry folder>`) before node runs its
+// main module. It runs on the pinned sandbox runtime under Node's permission model. Protocol on
+// fd 3 (a socket to the worker): write "R" when booted, then read one job as one line of JSON
+// ({ files, entry, args, collect, maxCollectBytes }), write the job's files into the working
+// directory, and point the entry folder's package.json at the job's entry. Then node itself
+// loads the entry exactly as `node <entry>` would: CommonJS or ES module (top-level await), or
+// TypeScript by the runtime's own type stripping, with node's own stack traces. When the job
+// asked to collect files, they go back on fd 3 as one line of JSON when it ends.
 //
 // Nothing here is trusted: the job shares this realm and can undo any of it. How the job ended
 // (status, exit code, signal) and its figures come from corral-spawn and the worker alone; what
 // follows only makes the sandbox quick and tidy for a job that leaves it alone.
 const fs = require('node:fs');
-const Module = require('node:module');
 const path = require('node:path');
 
 // Blocking writes: output reaches the worker as it is written, even from a loop that never
@@ -24,6 +26,10 @@ for (const stream of [process.stdout, process.stderr]) {
 // The worker starts the sandbox with an empty environment; bubblewrap adds PWD. Nothing stays.
 for (const name of Object.keys(process.env)) delete process.env[name];
 
+// node's main argument, captured before this preload ran: the entry folder.
+const ENTRY_DIR = process.argv[1];
+const WORK = process.cwd();
+
 // The job is one line of JSON: read up to its newline, not until the worker's half-close
 // reaches us, which would cost another wake-up.
 const JOB_FD = 3;
@@ -36,7 +42,60 @@ for (let buffer = Buffer.allocUnsafe(65536); ; ) {
   if (buffer[n - 1] === 0x0a) break;
 }
 const job = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-fs.closeSync(JOB_FD);
+chunks.length = 0;
+
+for (const file of job.files) {
+  const target = path.join(WORK, file.name);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.writeFileSync(target, file.encoding === 'base64' ? Buffer.from(file.content, 'base64') : file.content);
+}
+const entry = path.join(WORK, job.entry);
+// A package.json names the main module by an absolute path; node resolves it to the real file
+// and takes the module's format from it (and the package.json of its own folders, if the job has one).
+fs.writeFileSync(path.join(ENTRY_DIR, 'package.json'), JSON.stringify({ main: entry }));
+process.argv = [process.argv[0], entry, ...job.args];
+process.execArgv = [];
+job.files = null;
+
+// Files the job asked for, from its working directory, as it ends through node's exit: regular
+// files only, within the byte cap (what does not fit is named, without its content).
+function collect() {
+  const seen = new Set();
+  const files = [];
+  let left = job.maxCollectBytes;
+  for (const pattern of job.collect) {
+    let matches = [];
+    try {
+      matches = fs.globSync(pattern, { cwd: WORK });
+    } catch {
+      continue;
+    }
+    for (const name of matches.sort()) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const full = path.join(WORK, name);
+      let stat;
+      try {
+        stat = fs.lstatSync(full);
+      } catch {
+        continue;
+      }
+      if (!stat.isFile()) continue;
+      if (stat.size > left) {
+        files.push({ name, size: stat.size, content: '', truncated: true });
+        continue;
+      }
+      left -= stat.size;
+      files.push({ name, size: stat.size, content: fs.readFileSync(full).toString('base64') });
+    }
+  }
+  try {
+    fs.writeSync(JOB_FD, `${JSON.stringify({ files })}\n`);
+  } catch {
+    // the worker's end is gone: nobody waits for them
+  }
+}
+if (job.collect.length === 0) fs.closeSync(JOB_FD);
 
 // A quick end: once node has emitted 'exit' and every listener has run, the runtime's own
 // teardown (freeing the heap, joining its threads: milliseconds) is skipped by exiting at once
@@ -49,7 +108,10 @@ process.on('uncaughtExceptionMonitor', () => (crashed = true));
 const emit = process.emit;
 process.emit = function (event, ...args) {
   const result = emit.call(this, event, ...args);
-  if (event === 'exit' && process._exiting === true && !crashed) reallyExit(args[0] ?? process.exitCode ?? 0);
+  if (event === 'exit' && process._exiting === true) {
+    if (job.collect.length > 0) collect();
+    if (!crashed) reallyExit(args[0] ?? process.exitCode ?? 0);
+  }
   return result;
 };
 
@@ -66,13 +128,5 @@ performance.now = function () {
   return now() - nowAtStart;
 };
 
-const dir = process.cwd();
-const filename = path.join(dir, 'main.js');
-const main = new Module(filename, null);
-main.filename = filename;
-main.id = '.';
-main.paths = Module._nodeModulePaths(dir);
-process.mainModule = main;
-process.argv = [process.argv[0], filename, ...job.args];
-main._compile(job.code, filename);
-main.loaded = true;
+// `node main.js` has no preloaded module in its cache: neither does the job.
+delete require.cache[__filename];

@@ -7,7 +7,15 @@ import { isExecutable } from './paths';
 /** Paths as the sandbox sees them inside bubblewrap. */
 export const JAILED_NODE = '/sandbox/node';
 export const JAILED_BOOTSTRAP = '/sandbox/bootstrap.cjs';
-export const JAILED_CWD = '/sandbox';
+/** The job's working directory: its files, and what it writes (a tmpfs of its own, gone with it). */
+export const JAILED_WORK = '/work';
+/** Where the bootstrap names the job's entry for node (node's main argument, a folder with a package.json). */
+export const JAILED_ENTRY = '/run/corral';
+/** The package set, at the root so that both require() and import find it from the working directory. */
+export const JAILED_PACKAGES = '/node_modules';
+
+/** The bytes of the tmpfs that holds the entry's package.json. */
+const ENTRY_TMPFS_BYTES = 64 * 1024;
 
 /** How one sandbox is jailed beyond the permission model; every part is optional. */
 export interface JailSpec {
@@ -16,6 +24,10 @@ export interface JailSpec {
     path: string;
     libraries: readonly string[];
     tmpBytes: number;
+    /** Size of the working directory's tmpfs. */
+    workBytes: number;
+    /** A `node_modules` folder on the host, bound read-only at JAILED_PACKAGES. */
+    packages?: string;
     /** Files bound read-only over /proc files that tell of the host: [file on the host, path in /proc]. */
     procMasks: readonly (readonly [string, string])[];
   };
@@ -72,6 +84,10 @@ export interface JailRequest {
   tmpMb: number;
   /** Processes per sandbox uid (RLIMIT_NPROC, counts threads). */
   nprocMax: number;
+  /** Size of a sandbox's working directory. */
+  workMb: number;
+  /** A `node_modules` folder every sandbox may import from (reachable by the sandbox uids). */
+  packages?: string;
   /** Descriptors per sandbox (RLIMIT_NOFILE), as the baseline rlimits set it. */
   nofileMax: number;
   /** Where the mask files of PROC_MASKS are (by name), as the sandbox uid can read them. */
@@ -166,14 +182,23 @@ export function bwrapArgs(spec: NonNullable<JailSpec['bwrap']>, nodePath: string
     ...spec.procMasks.flatMap(([file, target]) => ['--ro-bind', file, target]),
     '--dev',
     '/dev',
+    ...(spec.packages ? ['--ro-bind', spec.packages, JAILED_PACKAGES] : []),
     '--size',
     String(spec.tmpBytes),
     '--tmpfs',
     '/tmp',
+    '--size',
+    String(spec.workBytes),
+    '--tmpfs',
+    JAILED_WORK,
+    '--size',
+    String(ENTRY_TMPFS_BYTES),
+    '--tmpfs',
+    JAILED_ENTRY,
     '--remount-ro',
     '/',
     '--chdir',
-    JAILED_CWD,
+    JAILED_WORK,
     '--',
   ];
 }
@@ -213,8 +238,15 @@ export function prepareJail(request: JailRequest): PreparedJail {
     }
     // Only files this kernel has (bubblewrap cannot bind over a file that does not exist).
     const procMasks = PROC_MASKS.filter(([, target]) => existsSync(target)).map(([name, target]) => [request.procMaskFile(name), target] as const);
-    bwrap = { path: bwrapPath, libraries, tmpBytes: request.tmpMb * 1024 * 1024, procMasks };
-    layers['namespaces'] = `bubblewrap (${bwrapPath}): user, mount, pid, ipc, uts, net, cgroup; read-only root of the runtime and ${libraries.length} libraries; ${request.tmpMb} MiB /tmp; ${procMasks.length} /proc files of the host masked`;
+    bwrap = {
+      path: bwrapPath,
+      libraries,
+      tmpBytes: request.tmpMb * 1024 * 1024,
+      workBytes: request.workMb * 1024 * 1024,
+      procMasks,
+      ...(request.packages ? { packages: request.packages } : {}),
+    };
+    layers['namespaces'] = `bubblewrap (${bwrapPath}): user, mount, pid, ipc, uts, net, cgroup; read-only root of the runtime and ${libraries.length} libraries; ${request.tmpMb} MiB /tmp, a ${request.workMb} MiB working directory; ${procMasks.length} /proc files of the host masked`;
   }
 
   let cgroups: CgroupHost = { ok: false, reason: 'turned off (CORRAL_CGROUPS=off)' };

@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
-import { bwrapArgs, JAILED_BOOTSTRAP, JAILED_NODE } from './jail';
+import { bwrapArgs, JAILED_BOOTSTRAP, JAILED_ENTRY, JAILED_NODE, JAILED_PACKAGES, JAILED_WORK } from './jail';
 import type { SandboxOptions } from './types';
 
 /**
@@ -81,8 +81,38 @@ export function launchFailure(message: string): SandboxExit {
   return { exitCode: null, signal: null, cpuUs: 0, maxRssKb: 0, oomKilled: false, cgroupCpuUs: null, launchError: message };
 }
 
+/** Where a sandbox finds its working directory, its entry folder and the package set, as it sees them. */
+export interface SandboxPaths {
+  work: string;
+  entry: string;
+  /** What the job may read of the package set (without bubblewrap: the link and where it leads). */
+  packages: readonly string[];
+}
+
+/** The paths inside bubblewrap; without it, `own` (the sandbox's folders on the host). */
+export function sandboxPaths(options: SandboxOptions, own?: { work: string; entry: string; packagesLink: string }): SandboxPaths {
+  if (options.jail?.bwrap) return { work: JAILED_WORK, entry: JAILED_ENTRY, packages: options.jail.bwrap.packages ? [JAILED_PACKAGES] : [] };
+  if (!own) throw new Error('a sandbox without bubblewrap needs folders of its own');
+  return { work: own.work, entry: own.entry, packages: options.packagesDir ? [own.packagesLink, options.packagesDir] : [] };
+}
+
+/**
+ * The runtime's command line: the bootstrap preloaded (-r) before node runs its main module,
+ * the entry folder, whose package.json the bootstrap points at the job's entry: so node loads
+ * the job as `node <entry>` would (CommonJS or ES module, TypeScript, its stack traces).
+ */
+function runtimeArgs(options: SandboxOptions, paths: SandboxPaths): string[] {
+  const node = options.jail?.bwrap ? JAILED_NODE : options.nodePath;
+  const bootstrap = options.jail?.bwrap ? JAILED_BOOTSTRAP : options.bootstrapPath;
+  const read = [bootstrap, paths.work, paths.entry, ...paths.packages];
+  const write = [paths.work, paths.entry];
+  const permission =
+    options.permissionModel === false ? [] : ['--permission', ...read.map((p) => `--allow-fs-read=${p}`), ...write.map((p) => `--allow-fs-write=${p}`)];
+  return [node, ...permission, ...RUNTIME_FLAGS, `--max-old-space-size=${options.heapMb}`, '-r', bootstrap, paths.entry];
+}
+
 /** corral-spawn's arguments for one sandbox: its own options, then the program to start. */
-export function launcherArgs(options: SandboxOptions): string[] {
+export function launcherArgs(options: SandboxOptions, paths: SandboxPaths): string[] {
   const jail = options.jail ?? {};
   const rlimits = { ...options.rlimits, ...jail.rlimits };
   const args = ['--status-fd', '4', '--keep-fds', '4']; // stdin, stdout, stderr and the job channel
@@ -101,10 +131,7 @@ export function launcherArgs(options: SandboxOptions): string[] {
   // Behind bubblewrap the filter is installed by bubblewrap, right before it starts the runtime
   // (bubblewrap itself needs mounts and namespaces).
   if (jail.seccomp) args.push('--seccomp', jail.bwrap ? `fd:${SECCOMP_FD}` : 'self');
-  const node = jail.bwrap ? JAILED_NODE : options.nodePath;
-  const bootstrap = jail.bwrap ? JAILED_BOOTSTRAP : options.bootstrapPath;
-  const permission = options.permissionModel === false ? [] : ['--permission', `--allow-fs-read=${bootstrap}`];
-  const runtime = [node, ...permission, ...RUNTIME_FLAGS, `--max-old-space-size=${options.heapMb}`, bootstrap];
+  const runtime = runtimeArgs(options, paths);
   if (jail.bwrap) {
     const seccomp = jail.seccomp ? ['--seccomp', String(SECCOMP_FD)] : [];
     return [...args, '--', jail.bwrap.path, ...seccomp, ...bwrapArgs(jail.bwrap, options.nodePath, options.bootstrapPath, Boolean(jail.netns)), ...runtime];

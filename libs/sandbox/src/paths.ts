@@ -7,6 +7,9 @@ const ROOT = join(__dirname, '..');
 /** The file every sandbox loads first; the only file it may read. */
 export const BOOTSTRAP_PATH = join(ROOT, 'bootstrap', 'bootstrap.cjs');
 
+/** The default package set (a package of its own, installed by the root postinstall). */
+export const DEFAULT_PACKAGES_DIR = join(ROOT, 'packages');
+
 /** The files bound over /proc files of the host inside bubblewrap (one per name of PROC_MASKS). */
 export const PROC_MASKS_DIR = join(ROOT, 'proc-masks');
 

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertRequired, prepareJail, PROC_MASKS, type JailMode, type PreparedJail } from './jail';
+import { loadPackageSet, type PackageInfo } from './packages';
 import { BOOTSTRAP_PATH, PROC_MASKS_DIR, resolveSandboxNode, resolveSpawnHelper } from './paths';
 import type { SandboxOptions } from './types';
 import { stageForSandboxes, sweepStaging, type Staging } from './stage';
@@ -34,6 +35,10 @@ export interface SandboxProfileSettings {
   sandboxTmpMb: number;
   rssOverheadMb: number;
   stageDir: string;
+  /** Size of a sandbox's working directory (and of any one file in it). */
+  sandboxWorkMb: number;
+  /** A folder holding the `node_modules` sandboxes import from; unset: the default set installed with corral. */
+  packagesDir?: string | undefined;
 }
 
 /** One sandbox to boot: its slot and generation (they pick the uid), its heap, and where it runs. */
@@ -57,6 +62,8 @@ export interface SandboxProfile {
   readonly settings: Readonly<SandboxProfileSettings>;
   /** The runtime binary sandboxes start (its staged copy when it had to be staged). */
   readonly nodePath: string;
+  /** The packages every sandbox may import. */
+  readonly packages: readonly PackageInfo[];
   /** The jail as decided (the probe may turn namespaces off under `auto`: `withoutNamespaces`). */
   readonly jail: PreparedJail;
   /** Where the runtime and bootstrap were staged for the sandbox uids (`dir` null when they were reachable). */
@@ -91,6 +98,7 @@ export function sandboxProfile(settings: Readonly<SandboxProfileSettings>, owner
   const helperPath = resolveSpawnHelper();
   const root = process.getuid?.() === 0;
   const maskFiles = [...new Set(PROC_MASKS.map(([name]) => join(PROC_MASKS_DIR, name)))];
+  const packageSet = loadPackageSet(settings.packagesDir);
   let staging: Staging = { paths: new Map(), dir: null, reason: null, remove: () => undefined };
   if (root && settings.sandboxJail !== 'off') {
     sweepStaging(settings.stageDir, isAlive);
@@ -99,6 +107,7 @@ export function sandboxProfile(settings: Readonly<SandboxProfileSettings>, owner
         { source: sourceNode, executable: true },
         { source: BOOTSTRAP_PATH, executable: false },
         ...maskFiles.map((source) => ({ source, executable: false })),
+        { source: packageSet.nodeModules, executable: false, tree: true },
       ],
       settings.stageDir,
       owner,
@@ -107,8 +116,11 @@ export function sandboxProfile(settings: Readonly<SandboxProfileSettings>, owner
   const reachable = (path: string): string => staging.paths.get(path) ?? path;
   const nodePath = reachable(sourceNode);
   const bootstrapPath = reachable(BOOTSTRAP_PATH);
-  // An empty folder as every sandbox's working directory; the permission model keeps it read-only.
+  const packages = reachable(packageSet.nodeModules);
+  // Where the launchers start, and, without bubblewrap, the sandboxes' own folders are made:
+  // traversable by their uids (0711), listable by nobody but root.
   const workdir = mkdtempSync(join(tmpdir(), 'corral-sandbox-'));
+  chmodSync(workdir, 0o711);
   let jail: PreparedJail | undefined;
   try {
     jail = prepareJail({
@@ -121,6 +133,8 @@ export function sandboxProfile(settings: Readonly<SandboxProfileSettings>, owner
       useCgroups: settings.cgroups === 'auto',
       pidsMax: settings.sandboxPidsMax,
       tmpMb: settings.sandboxTmpMb,
+      workMb: settings.sandboxWorkMb,
+      ...(packages ? { packages } : {}),
       nprocMax: settings.sandboxNprocMax,
       nofileMax: BASE_RLIMITS['nofile'] ?? 0,
       procMaskFile: (name) => reachable(join(PROC_MASKS_DIR, name)),
@@ -137,6 +151,7 @@ export function sandboxProfile(settings: Readonly<SandboxProfileSettings>, owner
   return {
     settings,
     nodePath,
+    packages: packageSet.packages,
     get jail() {
       return current;
     },
@@ -149,7 +164,9 @@ export function sandboxProfile(settings: Readonly<SandboxProfileSettings>, owner
         cwd: workdir,
         // Address space as a backstop behind the heap limit and the cgroup (WebAssembly falls
         // back to bounds checks when it cannot reserve more).
-        rlimits: { ...BASE_RLIMITS, as: (ADDRESS_SPACE_BASE_MB + 2 * (heapMb + settings.rssOverheadMb)) * MiB },
+        // No file larger than the working directory; the address space as a backstop.
+        rlimits: { ...BASE_RLIMITS, fsize: settings.sandboxWorkMb * MiB, as: (ADDRESS_SPACE_BASE_MB + 2 * (heapMb + settings.rssOverheadMb)) * MiB },
+        ...(packages ? { packagesDir: packages } : {}),
         heapMb,
         ...(root ? { bootNice: BOOT_NICE } : {}),
         jail: {

@@ -2,7 +2,10 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { readCgroupCpuMs, type SandboxCgroup } from '@corral/cgroup';
-import { launcherArgs, LauncherStatus, type SandboxExit } from './launcher';
+import { chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { launcherArgs, LauncherStatus, sandboxPaths, type SandboxExit } from './launcher';
+import { JobCollector, jobLine } from './job';
 import { JobOutput } from './output';
 import { findRuntimePid, peakRssKb, schedstatMs, setThreadsPriority, treeCpuMs } from './procfs';
 
@@ -19,6 +22,23 @@ const PEAK_SAMPLE_MS = 50;
 
 /** Boot-time stderr kept for error messages (a runtime that cannot start says why there). */
 const BOOT_STDERR_LIMIT = 8192;
+
+/**
+ * Without bubblewrap a sandbox's working directory and entry folder are folders of its own on
+ * the host (inside `cwd`), its uid's alone, removed once it has ended; the package set is linked
+ * beside them, where node's resolution from the working directory finds it.
+ */
+function ownFolders(options: SandboxOptions): { scratch: string; work: string; entry: string; packagesLink: string } {
+  const scratch = mkdtempSync(join(options.cwd, 'sbx-'));
+  const work = join(scratch, 'work');
+  const entry = join(scratch, 'entry');
+  const packagesLink = join(scratch, 'node_modules');
+  for (const dir of [work, entry]) mkdirSync(dir, { mode: 0o700 });
+  if (options.packagesDir) symlinkSync(options.packagesDir, packagesLink);
+  const { uid, gid } = options.jail ?? {};
+  if (uid !== undefined && gid !== undefined) for (const dir of [scratch, work, entry]) chownSync(dir, uid, gid);
+  return { scratch, work, entry, packagesLink };
+}
 
 /**
  * One sandbox process, booted ahead of its job and used for exactly one. `ready` resolves when
@@ -57,10 +77,12 @@ export class Sandbox {
     // only thread, and execa's extra work per process (streams, promises, an AbortController on
     // kill) cost about 3 ms of the worker's CPU per sandbox. corral-spawn takes the sandbox down
     // when the worker dies (PR_SET_PDEATHSIG), which is what execa's `cleanup` was for.
-    const proc = spawn(options.helperPath, launcherArgs(options), {
+    const own = options.jail?.bwrap ? undefined : ownFolders(options);
+    const paths = sandboxPaths(options, own);
+    const proc = spawn(options.helperPath, launcherArgs(options, paths), {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
       env: {},
-      cwd: options.cwd,
+      cwd: own ? own.work : options.cwd,
     });
     this.cgroup = options.jail?.cgroup?.cg ?? null;
     this.niced = (options.bootNice ?? 0) > 0;
@@ -78,6 +100,7 @@ export class Sandbox {
 
     const launcher = new LauncherStatus(status, jailed, () => (this.ended = true));
     this.launcher = launcher;
+    if (own) void launcher.exited.then(() => rmSync(own.scratch, { recursive: true, force: true }));
     this.exited = launcher.exited;
     proc.once('error', (err) => launcher.settle(err.message));
     proc.once('close', () => launcher.settle());
@@ -222,7 +245,8 @@ export class Sandbox {
       output.seal();
       this.kill();
     }, request.timeoutMs);
-    this.jobChannel.end(`${JSON.stringify({ code: request.code, args: request.args })}\n`);
+    const collector = request.collect && request.collect.length > 0 ? new JobCollector(this.jobChannel, request.maxCollectBytes ?? 0) : null;
+    this.jobChannel.end(jobLine(request));
     this.stdin.end(request.stdin);
 
     // How it ended comes from its trusted parent alone, once every process of it has ended:
@@ -235,6 +259,7 @@ export class Sandbox {
     clearInterval(sampler);
     await output.drained(!exit.early);
     const { stdout, stderr, truncated } = output.collected(this.bootStderr);
+    const files = collector?.files();
     if (truncated) killedFor ??= 'output_limit';
     return {
       exit,
@@ -247,6 +272,7 @@ export class Sandbox {
       // A process killed behind bubblewrap may never be waited for by anyone who reports its
       // usage; the peak the worker sampled while it ran covers that case.
       memoryBytes: Math.max(exit.maxRssKb, this.sampledPeakKb) * 1024,
+      ...(files ? { files } : {}),
     };
   }
 }

@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, linkSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
+import { chmodSync, copyFileSync, linkSync, mkdirSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -14,6 +14,7 @@ const OTHER_R = 0o004;
 
 /** Why `path` is out of reach of a uid that is neither its owner nor in its group, or null when it is reachable. */
 export function unreachableBecause(path: string, executable: boolean, stat: (p: string) => Pick<Stats, 'mode'> = statSync): string | null {
+  // (A folder needs x like a program: `executable` for a folder means "enter it".)
   let real: string;
   try {
     real = realpathSync(path);
@@ -31,9 +32,11 @@ export function unreachableBecause(path: string, executable: boolean, stat: (p: 
 }
 
 export interface StagedFile {
-  /** Where the file is. */
+  /** Where the file (or folder) is. */
   source: string;
   executable: boolean;
+  /** A folder: staged with everything below it. */
+  tree?: boolean;
 }
 
 export interface Staging {
@@ -52,13 +55,45 @@ function canLink(source: Stats, dir: Stats): boolean {
   return source.dev === dir.dev && source.uid === 0 && (source.mode & 0o022) === 0;
 }
 
+/** Links (or copies) `real` to `target`, through a temporary name, so that a reader never sees half a file. */
+function placeFile(real: string, target: string, executable: boolean, dirStat: Stats): void {
+  const temp = `${target}.part`;
+  rmSync(temp, { force: true });
+  let linked = false;
+  if (canLink(statSync(real), dirStat)) {
+    try {
+      linkSync(real, temp);
+      linked = true;
+    } catch {
+      // another file system after all, or links not allowed: copy it
+    }
+  }
+  if (!linked) {
+    copyFileSync(real, temp);
+    chmodSync(temp, executable ? 0o755 : 0o644);
+  }
+  renameSync(temp, target);
+}
+
+/** Mirrors the folder `real` at `target`: folders 0755, files linked or copied, symbolic links as they are. */
+function placeTree(real: string, target: string, dirStat: Stats): void {
+  mkdirSync(target, { mode: 0o755 });
+  for (const entry of readdirSync(real, { withFileTypes: true })) {
+    const from = join(real, entry.name);
+    const to = join(target, entry.name);
+    if (entry.isDirectory()) placeTree(from, to, dirStat);
+    else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(from), to);
+    else if (entry.isFile()) placeFile(from, to, (statSync(from).mode & 0o111) !== 0, dirStat);
+  }
+}
+
 /**
  * Makes `files` reachable for sandbox uids: those that are out of reach are linked (or copied)
  * into `<root>/<name>`, a root-owned folder of mode 0755, files 0755 or 0644. `name` should hold
  * the worker's pid (`…-<pid>`) so that `sweepStaging` can tell a dead worker's folder.
  */
 export function stageForSandboxes(files: readonly StagedFile[], root: string, name: string): Staging {
-  const reasons = files.map((f) => unreachableBecause(f.source, f.executable));
+  const reasons = files.map((f) => unreachableBecause(f.source, f.executable || Boolean(f.tree)));
   const paths = new Map(files.map((f) => [f.source, f.source]));
   const firstReason = reasons.find((r) => r !== null) ?? null;
   if (firstReason === null) return { paths, dir: null, reason: null, remove: () => undefined };
@@ -74,22 +109,10 @@ export function stageForSandboxes(files: readonly StagedFile[], root: string, na
     if (reasons[i] === null) continue;
     const real = realpathSync(file.source);
     const target = join(dir, `${i}-${basename(real)}`);
-    const temp = `${target}.part`;
-    rmSync(temp, { force: true });
-    let linked = false;
-    if (canLink(statSync(real), dirStat)) {
-      try {
-        linkSync(real, temp);
-        linked = true;
-      } catch {
-        // another file system after all, or links not allowed: copy it
-      }
-    }
-    if (!linked) {
-      copyFileSync(real, temp);
-      chmodSync(temp, file.executable ? 0o755 : 0o644);
-    }
-    renameSync(temp, target);
+    if (file.tree) {
+      rmSync(target, { recursive: true, force: true });
+      placeTree(real, target, dirStat);
+    } else placeFile(real, target, file.executable, dirStat);
     paths.set(file.source, target);
   }
   return { paths, dir, reason: firstReason, remove: () => rmSync(dir, { recursive: true, force: true }) };

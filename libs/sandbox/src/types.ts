@@ -1,3 +1,4 @@
+import type { CollectedFile, Language, ProgramFile } from '@corral/contracts';
 import type { JailSpec } from './jail';
 import type { SandboxExit } from './launcher';
 
@@ -10,8 +11,13 @@ export interface SandboxOptions {
   bootstrapPath: string;
   /** V8 old-space limit (`--max-old-space-size`). */
   heapMb: number;
-  /** Working directory of the sandbox; `main.js` is reported as living here. */
+  /**
+   * A folder the launcher starts in. Without bubblewrap, each sandbox makes its working
+   * directory and entry folder inside it (so it must be traversable by the sandbox uid).
+   */
   cwd: string;
+  /** A `node_modules` folder the job may import from (bound at /node_modules inside bubblewrap). */
+  packagesDir?: string;
   /** rlimits set by corral-spawn, e.g. `{ core: 0, fsize: 0 }`. */
   rlimits?: Readonly<Record<string, number>>;
   /** OS layers around the process (bubblewrap, uid, cgroup); none when absent. */
@@ -28,8 +34,17 @@ export interface SandboxOptions {
   permissionModel?: boolean;
 }
 
+/** One job: `code` (written as main.js, or main.ts for TypeScript), or `files` with an `entry`. */
 export interface RunRequest {
-  code: string;
+  code?: string;
+  language?: Language;
+  files?: readonly ProgramFile[];
+  /** The file of `files` node runs as its main module (the first when not given). */
+  entry?: string;
+  /** Globs of the working directory whose files come back in the result. */
+  collect?: readonly string[];
+  /** The collected files' bytes together, at most. */
+  maxCollectBytes?: number;
   args: readonly string[];
   stdin: string;
   timeoutMs: number;
@@ -49,4 +64,6 @@ export interface RunResult {
   /** CPU used by the job itself (the boot before it not counted). */
   cpuMs: number;
   memoryBytes: number;
+  /** What `collect` matched (when asked for and the job ended through node's exit). */
+  files?: CollectedFile[];
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { RouterConfig } from '@corral/config';
-import { openApiDocument, type PoolAnswer } from '@corral/contracts';
+import { openApiDocument, runtimesAnswer, type PoolAnswer } from '@corral/contracts';
 import type { Registry } from '@corral/registry';
 import type { Logger } from '@corral/service';
 import { errorAnswer, sendError } from './answers';
@@ -62,6 +62,10 @@ export function createApp(deps: RouterDeps): express.Express {
     const [pool, hosts] = await Promise.all([registry.slots.pool(), registry.liveness.hosts()]);
     const answer: PoolAnswer = { ...pool, queued: queue.length, hosts };
     res.json(answer);
+  });
+
+  app.get('/v1/runtimes', authenticate, async (_req, res) => {
+    res.json(runtimesAnswer(await registry.liveness.hosts()));
   });
 
   app.post('/v1/executions', executionRoute({ config, keys, registry, queue, proxy, metrics, log, inFlight }));

@@ -4,7 +4,7 @@ import { RegistryUnavailableError, type Admission } from '@corral/registry';
 import { dispatchExecution, type DispatchContext } from './dispatch';
 import type { Attempt } from './proxy';
 
-const job: Job = { code: '1', stdin: '', args: [], timeoutMs: 5000, cpuMs: 5000, memoryMb: 128 };
+const job: Job = { language: 'javascript', files: [{ name: 'main.js', content: '1', encoding: 'utf8' }], entry: 'main.js', collect: [], stdin: '', args: [], timeoutMs: 5000, cpuMs: 5000, memoryMb: 128 };
 const key: ApiKey = { name: 'alice', sha256: 'x', ratePerMinute: 10, maxConcurrent: 2 };
 const lease = (i: number): Lease => ({ slotId: `h:${i}`, host: 'h', ip: `127.0.0.${i + 1}`, port: 7070, token: `t${i}` });
 const answered: Attempt = { kind: 'answered', httpStatus: 200, executionStatus: 'ok' };

@@ -33,5 +33,6 @@ export function toExecutionResult(id: string, run: RunResult, watchdogReason: Ki
     durationMs: Math.round(run.durationMs * 10) / 10,
     cpuMs: Math.round(run.cpuMs * 10) / 10,
     memoryBytes: run.memoryBytes,
+    ...(run.files ? { files: run.files } : {}),
   };
 }

@@ -39,6 +39,7 @@ export class SlotRunner {
       bootGate: deps.bootGate,
       defaultMemoryMb: deps.config.limits.defaultMemoryMb,
       maxOutputBytes: deps.config.maxOutputBytes,
+      maxCollectBytes: deps.config.maxCollectBytes,
       log,
     });
     this.server = new SlotServer(this.lifecycle, deps.config.limits, log);

@@ -140,6 +140,7 @@ export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): 
     id: config.hostId,
     jail: { mode: profile.jail.mode, layers: profile.jail.layers, off: [...profile.jail.off] },
     runtime: runtimeVersion(profile.nodePath),
+    packages: [...profile.packages],
   };
   const beat = runLoop(HEARTBEAT_EVERY_MS, stopLoop.signal, () => registry.liveness.heartbeat(config.hostId, HEARTBEAT_TTL_MS, { ...hostInfo, updatedAt: Date.now() }), (err) =>
     log.warn({ err: (err as Error).message }, 'heartbeat failed'),

@@ -103,7 +103,18 @@ class FakeStore implements SlotStore {
   }
 }
 
-const job = (extra: Partial<Job> = {}): Job => ({ code: '1', args: [], stdin: '', timeoutMs: 1000, cpuMs: 1000, memoryMb: 128, ...extra }) as Job;
+const job = (extra: Partial<Job> = {}): Job => ({
+  language: 'javascript',
+  files: [{ name: 'main.js', content: '1', encoding: 'utf8' }],
+  entry: 'main.js',
+  collect: [],
+  args: [],
+  stdin: '',
+  timeoutMs: 1000,
+  cpuMs: 1000,
+  memoryMb: 128,
+  ...extra,
+});
 
 let store: FakeStore;
 let sandboxes: FakeSandbox[];
@@ -124,6 +135,7 @@ function newSlot(): SlotLifecycle {
     bootGate: (task) => task(),
     defaultMemoryMb: 128,
     maxOutputBytes: 1000,
+    maxCollectBytes: 1000,
     log: createLogger('spec', 'silent', 'h'),
     retryMs: 5,
   });
@@ -183,7 +195,7 @@ describe('slot lifecycle', () => {
     const warm = sandboxes[0]!;
     const outcome = await slot.run('tok', job());
     expect(outcome).toMatchObject({ kind: 'done', killReason: null });
-    expect(warm.ran).toMatchObject({ code: '1', maxOutputBytes: 1000 });
+    expect(warm.ran).toMatchObject({ files: [{ name: 'main.js', content: '1' }], entry: 'main.js', maxOutputBytes: 1000 });
     expect(warm.killed).toBe(true);
     await until('the next sandbox', () => slot.state.kind === 'warm');
     expect(store.calls.slice(2)).toEqual([

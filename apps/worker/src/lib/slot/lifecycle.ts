@@ -33,6 +33,8 @@ export interface LifecycleOptions {
   bootGate: <T>(task: () => Promise<T>) => Promise<T>;
   defaultMemoryMb: number;
   maxOutputBytes: number;
+  /** Bytes of collected files one result may carry. */
+  maxCollectBytes: number;
   log: Logger;
   /** Registry writes are retried this often until they succeed or the slot closes. */
   retryMs?: number;
@@ -222,7 +224,17 @@ export class SlotLifecycle {
         await store.updateRunning(running.entry);
       }
       onStarted(sandbox);
-      const run = await sandbox.run({ code: job.code, args: job.args, stdin: job.stdin, timeoutMs: job.timeoutMs, maxOutputBytes: this.o.maxOutputBytes });
+      const run = await sandbox.run({
+        language: job.language,
+        files: job.files,
+        entry: job.entry,
+        collect: job.collect,
+        maxCollectBytes: this.o.maxCollectBytes,
+        args: job.args,
+        stdin: job.stdin,
+        timeoutMs: job.timeoutMs,
+        maxOutputBytes: this.o.maxOutputBytes,
+      });
       const killReason = run.exit.signal === 'SIGKILL' && !run.killedFor ? await store.killReason().catch(() => null) : null;
       return { kind: 'done', run, killReason };
     } finally {

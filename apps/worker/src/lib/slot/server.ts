@@ -20,7 +20,7 @@ export class SlotServer {
     private readonly log: Logger,
   ) {
     // JSON escaping can make a byte six; the router has already checked the real limits.
-    this.bodyLimit = (limits.maxCodeBytes + limits.maxStdinBytes + limits.maxArgs * limits.maxArgBytes) * 6 + 65_536;
+    this.bodyLimit = (limits.maxCodeBytes + limits.maxStdinBytes + limits.maxArgs * limits.maxArgBytes + limits.maxFilesBytes) * 6 + 65_536;
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.log.error({ err }, 'request failed');
