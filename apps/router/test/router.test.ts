@@ -142,7 +142,17 @@ describe('router (real Redis, stand-in workers)', () => {
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(res.body).toMatchObject({ status: 'ok', stdout: 'slot 0\n' });
     expect(received).toHaveLength(1);
-    expect(received[0]!.body).toEqual({ code: 'console.log(1)', stdin: '', args: [], timeoutMs: 5000, cpuMs: 5000, memoryMb: 128 });
+    expect(received[0]!.body).toEqual({
+      language: 'javascript',
+      files: [{ name: 'main.js', content: 'console.log(1)', encoding: 'utf8' }],
+      entry: 'main.js',
+      collect: [],
+      stdin: '',
+      args: [],
+      timeoutMs: 5000,
+      cpuMs: 5000,
+      memoryMb: 128,
+    });
     expect(received[0]!.headers[TOKEN_HEADER]).toEqual(expect.any(String));
     expect(received[0]!.headers['authorization']).toBeUndefined();
     expect(received[0]!.headers['cookie']).toBeUndefined();

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { pathsNamed, sha256 } from './host';
-import { BOOTSTRAP, busySlot, expectContained, expectHealthy, program, REPO, run, sleep, startHostile, type Hostile } from './helpers';
+import { BOOTSTRAP, busySlot, expectContained, SANDBOX_BOOTSTRAP, WORK_MB, expectHealthy, program, REPO, run, sleep, startHostile, type Hostile } from './helpers';
 
 /** Files: no write lands anywhere on the host, whatever the API; the bootstrap stays as it was. */
 let h: Hostile;
@@ -18,7 +18,7 @@ afterAll(async () => {
 /** The places a program tries to write to, each with a file name holding the run id. */
 function targets(): string[] {
   const name = h.state.runId;
-  return [`/tmp/${name}`, `${name}-cwd`, `/dev/shm/${name}`, `/var/tmp/${name}`, join(REPO, name), join(REPO, 'libs/sandbox/bootstrap', name), join(REPO, 'apps/worker/dist', name)];
+  return [`/tmp/${name}`, `/dev/shm/${name}`, `/var/tmp/${name}`, join(REPO, name), join(REPO, 'libs/sandbox/bootstrap', name), join(REPO, 'apps/worker/dist', name)];
 }
 
 /** After each test: nothing named after this run anywhere on the host, the bootstrap unchanged. */
@@ -29,7 +29,7 @@ function expectHostUnchanged(): void {
 }
 
 describe('files', () => {
-  it('writing anywhere (/tmp, the working folder, /dev/shm, /var/tmp, the repo, the bootstrap folder) is denied', async () => {
+  it('writing anywhere but the working folder (/tmp, /dev/shm, /var/tmp, the repo, the bootstrap folder) is denied', async () => {
     const a = await run(h, program(`
       const fs = require('node:fs');
       for (const p of ${JSON.stringify(targets())}) {
@@ -45,7 +45,7 @@ describe('files', () => {
     const t = `/tmp/${h.state.runId}`;
     const a = await run(h, program(`
       const fs = require('node:fs');
-      const BOOT = process.execArgv.find((a) => a.startsWith('--allow-fs-read=')).slice('--allow-fs-read='.length);
+      const BOOT = ${JSON.stringify(SANDBOX_BOOTSTRAP)};
       const t = ${JSON.stringify(t)};
       for (const [name, f] of Object.entries({
         appendFileSync: () => fs.appendFileSync(t + '-append', 'x'), mkdirSync: () => fs.mkdirSync(t + '-dir'), mkdtempSync: () => fs.mkdtempSync(t + '-tmp'),
@@ -53,7 +53,7 @@ describe('files', () => {
         symlinkSync: () => fs.symlinkSync('/etc/shadow', t + '-symlink'), renameSync: () => fs.renameSync(BOOT, t + '-renamed'),
         'chmodSync(bootstrap)': () => fs.chmodSync(BOOT, 0o777), 'chownSync(bootstrap)': () => fs.chownSync(BOOT, 1, 1), 'utimesSync(bootstrap)': () => fs.utimesSync(BOOT, 0, 0),
         'truncateSync(bootstrap)': () => fs.truncateSync(BOOT, 0), 'appendFileSync(bootstrap)': () => fs.appendFileSync(BOOT, ';console.log("ESCAPED: bootstrap changed")'),
-        'unlinkSync(bootstrap)': () => fs.unlinkSync(BOOT), 'rmSync(working folder)': () => fs.rmSync(process.cwd(), { recursive: true }),
+        'unlinkSync(bootstrap)': () => fs.unlinkSync(BOOT), 'rmSync(the bootstrap folder)': () => fs.rmSync(require('node:path').dirname(BOOT), { recursive: true }),
         createWriteStream: () => { const s = fs.createWriteStream(t + '-stream'); s.on('error', () => {}); s.write('x'); if (!s.destroyed) throw Object.assign(new Error(), { code: 'ASYNC' }); },
       })) attempt(name, f);
     `));
@@ -62,18 +62,38 @@ describe('files', () => {
     expectHostUnchanged();
   });
 
-  it('filling the disk with a write loop is denied at the first write', async () => {
+  it('filling the disk with a write loop is denied outside the working folder, and stops at its size inside it', async () => {
     const a = await run(h, {
       code: program(`
-        const fs = require('node:fs'); const chunk = Buffer.alloc(1 << 20, 1); let written = 0;
-        for (const p of ['/tmp/${h.state.runId}-fill', '${h.state.runId}-fill', '/dev/shm/${h.state.runId}-fill'])
+        const fs = require('node:fs'); const chunk = Buffer.alloc(1 << 20, 1);
+        for (const p of ['/tmp/${h.state.runId}-fill', '/dev/shm/${h.state.runId}-fill']) {
+          let written = 0;
           try { for (let i = 0; i < 4096; i += 1) { fs.appendFileSync(p, chunk); written += 1; } } catch (e) { console.log('contained: ' + p + ' (' + __code(e) + ')'); }
-        escapedIf('wrote ' + written + ' MiB', written > 0);
+          escapedIf('wrote ' + written + ' MiB to ' + p, written > 0);
+        }
+        let inside = 0;
+        try { for (let i = 0; i < 4096; i += 1) { fs.appendFileSync('fill-' + (i % 8), chunk); inside += 1; } } catch (e) { console.log('contained: the working folder is full (' + __code(e) + ')'); }
+        escapedIf('wrote ' + inside + ' MiB into the working folder', inside > ${WORK_MB});
       `),
       timeoutMs: 10_000,
     });
-    expectContained(a, ['ok'], 4);
-    expect(a.ms).toBeLessThan(3000);
+    expectContained(a, ['ok'], 5);
+    expect(a.body.stdout).toMatch(/contained: the working folder is full \((ENOSPC|EFBIG)\)/);
+    expect(a.ms).toBeLessThan(5000);
+    expectHostUnchanged();
+  });
+
+  it("the working folder is its own: its job's files, what it writes, nothing of the slot's last job", async () => {
+    const first = await run(h, {
+      files: [
+        { name: 'main.js', content: "require('fs').writeFileSync('left-behind.txt', 'x'); console.log(require('fs').readdirSync('.').sort().join(' '))" },
+        { name: 'data/in.txt', content: 'in' },
+      ],
+    });
+    expect(first.body).toMatchObject({ status: 'ok', stdout: 'data left-behind.txt main.js\n' });
+    // Every slot runs one job after it: none of them sees the file.
+    const next = await Promise.all(h.slots.map(() => run(h, { code: "console.log(require('fs').readdirSync('.').join(' '), require('fs').existsSync('left-behind.txt'))" })));
+    for (const a of next) expect(a.body).toMatchObject({ status: 'ok', stdout: 'main.js false\n' });
     expectHostUnchanged();
   });
 

@@ -7,6 +7,11 @@ import { randomLoopbackBase, startStack, waitFor, type Stack } from '@corral/dev
 import { canaryAlive, suiteState, type SuiteState } from './host';
 
 export { BOOTSTRAP, SANDBOX_RUNTIME } from './host';
+
+/** The bootstrap as a sandbox sees it (the suite runs as root: inside bubblewrap). */
+export const SANDBOX_BOOTSTRAP = '/sandbox/bootstrap.cjs';
+/** The size of a sandbox's working folder with the defaults (CORRAL_SANDBOX_WORK_MB). */
+export const WORK_MB = 32;
 /** The repository root as the services know it (the worker's files are under it). */
 export { REPO_ROOT as REPO } from '@corral/devkit';
 export { tcpSink, udpSink } from './sinks';

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ let cwd: string;
 let sequence = 0;
 beforeAll(() => {
   cwd = mkdtempSync(join(tmpdir(), 'corral-jail-spec-'));
+  chmodSync(cwd, 0o711); // the sandboxes' own folders are made inside it, and their uids walk up through it
 });
 afterAll(() => {
   rmSync(cwd, { recursive: true, force: true });
@@ -49,7 +50,8 @@ async function runWithOnly(layer: Layer, code: string, memoryLimitMb = 256) {
     bootstrapPath,
     heapMb: 128,
     cwd,
-    rlimits: { core: 0, fsize: 0, nofile: 512 },
+    // The job's files are written into its working directory: files may grow, as in the profile's sandboxes.
+    rlimits: { core: 0, fsize: 32 * 1024 * 1024, nofile: 512 },
     jail: only,
     permissionModel: false,
   });
@@ -90,7 +92,7 @@ describeAsRoot('OS layers, each on its own (permission model off)', () => {
         `require('net').connect(${port}, '127.0.0.1').on('connect', () => console.log('net ALLOWED')).on('error', (e) => console.log('net', e.code))`,
       ].join('\n'),
     );
-    expect(r.stdout).toMatch(/^root dev lib lib64 proc sandbox tmp( usr)?$/m);
+    expect(r.stdout).toMatch(/^root dev lib lib64 node_modules proc run sandbox tmp( usr)? work$/m);
     expect(r.stdout).not.toContain('ALLOWED');
     expect(r.stdout).toMatch(/^shadow ENOENT$/m);
     expect(r.stdout).toMatch(/^repo ENOENT$/m);
@@ -120,7 +122,7 @@ describeAsRoot('OS layers, each on its own (permission model off)', () => {
     expect(r.stdout).toMatch(/^meminfo MemTotal:\s+262144 kB$/m);
   });
 
-  it('a uid of its own alone: no root files, no signals to the worker, no file growth', async () => {
+  it('a uid of its own alone: no root files, no signals to the worker, no setuid', async () => {
     const r = await runWithOnly(
       'uid',
       [
