@@ -94,6 +94,17 @@ describeAsRoot('nothing outlives its launcher', () => {
     return child;
   }
 
+  /** The launcher on a host id and port of its own, once two of its sandboxes run a long job, and its process tree then: what must all go. */
+  async function launcherWithBusySandboxes(): Promise<{ child: ChildProcess; hostId: string; port: number; tree: ProcessId[] }> {
+    const hostId = randomPrefix('life');
+    const port = await freePort();
+    const child = await startLauncher(hostId, port);
+    const url = `http://127.0.0.1:${port}`;
+    runLongJobs(url, 2);
+    await busySandboxes(url, 2);
+    return { child, hostId, port, tree: processTree(child.pid!) };
+  }
+
   it('a SIGKILLed worker with busy sandboxes leaves no process, cgroup folder, staging folder or socket', async () => {
     stack = await startStack({ slots: 2, loopbackBase: randomLoopbackBase(), output: 'ignore', env: { LOG_LEVEL: 'warn' } });
     runLongJobs(stack.url, 2);
@@ -107,26 +118,14 @@ describeAsRoot('nothing outlives its launcher', () => {
   }, 60_000);
 
   it('a SIGKILLed launcher takes the whole stack with it: services, redis-server, sandboxes', async () => {
-    const hostId = randomPrefix('life');
-    const port = await freePort();
-    const child = await startLauncher(hostId, port);
-    const url = `http://127.0.0.1:${port}`;
-    runLongJobs(url, 2);
-    await busySandboxes(url, 2);
-    const tree = processTree(child.pid!);
+    const { child, hostId, port, tree } = await launcherWithBusySandboxes();
     expect(tree.map((p) => p.comm)).toEqual(expect.arrayContaining(['redis-server', 'corral-spawn']));
     process.kill(child.pid!, 'SIGKILL');
     await nothingLeft(tree, hostId, [port]);
   }, 90_000);
 
   it("a supervisor's SIGTERM to the launcher's group, then SIGKILL a second later, leaves nothing", async () => {
-    const hostId = randomPrefix('life');
-    const port = await freePort();
-    const child = await startLauncher(hostId, port);
-    const url = `http://127.0.0.1:${port}`;
-    runLongJobs(url, 2);
-    await busySandboxes(url, 2);
-    const tree = processTree(child.pid!);
+    const { child, hostId, port, tree } = await launcherWithBusySandboxes();
     process.kill(-child.pid!, 'SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 1000));
     try {
