@@ -12,14 +12,13 @@ import {
   REPO_ROOT,
   startRedisServer,
   startService,
-  startStack,
   stillRunning,
   waitFor,
   type ProcessId,
   type RedisServer,
   type Stack,
 } from '@corral/devkit';
-import { corral, pool } from './helpers';
+import { corral, pool, startQuietStack } from './helpers';
 
 /**
  * Nothing outlives its launcher: whichever process dies, by whatever signal (SIGKILL too),
@@ -106,7 +105,7 @@ describeAsRoot('nothing outlives its launcher', () => {
   }
 
   it('a SIGKILLed worker with busy sandboxes leaves no process, cgroup folder, staging folder or socket', async () => {
-    stack = await startStack({ slots: 2, loopbackBase: randomLoopbackBase(), output: 'ignore', env: { LOG_LEVEL: 'warn' } });
+    stack = await startQuietStack(2);
     runLongJobs(stack.url, 2);
     await busySandboxes(stack.url, 2);
     const worker = stack.services.get('worker')!.child;
