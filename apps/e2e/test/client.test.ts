@@ -1,5 +1,6 @@
 import { CorralClient, CorralClientError, type ExecutionRequest } from '@corral/client';
-import { freePort, randomLoopbackBase, startStack, type Stack } from '@corral/devkit';
+import { freePort, type Stack } from '@corral/devkit';
+import { startQuietStack } from './helpers';
 
 /**
  * @corral/client against the real stack: one slot and a short queue deadline (0.5 s), so that a
@@ -9,12 +10,7 @@ let stack: Stack;
 let corral: CorralClient;
 
 beforeAll(async () => {
-  stack = await startStack({
-    slots: 1,
-    loopbackBase: randomLoopbackBase(),
-    output: 'ignore',
-    env: { LOG_LEVEL: 'warn', CORRAL_QUEUE_TIMEOUT_MS: '500' },
-  });
+  stack = await startQuietStack(1, { CORRAL_QUEUE_TIMEOUT_MS: '500' });
   corral = new CorralClient({ baseUrl: stack.url });
 });
 afterAll(async () => {

@@ -1,11 +1,11 @@
-import { randomLoopbackBase, startStack, waitFor, type Stack } from '@corral/devkit';
-import { corral, execute, pool } from './helpers';
+import { waitFor, type Stack } from '@corral/devkit';
+import { corral, execute, pool, startQuietStack } from './helpers';
 
 /** The whole stack as separate processes (netprov, worker, watchdog, router), 4 slots. */
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ slots: 4, loopbackBase: randomLoopbackBase(), output: 'ignore', env: { LOG_LEVEL: 'warn' } });
+  stack = await startQuietStack(4);
 });
 afterAll(async () => {
   await stack?.stop();

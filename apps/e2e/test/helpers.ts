@@ -1,4 +1,5 @@
 import { CorralClient, type ExecutionRequest, type ExecutionResult, type HeadersLike, type PoolAnswer } from '@corral/client';
+import { randomLoopbackBase, startStack, type Stack } from '@corral/devkit';
 
 export interface Answer<T = ExecutionResult> {
   status: number;
@@ -30,6 +31,11 @@ export async function execute<T = ExecutionResult>(url: string, body: unknown): 
   // Bodies the API rejects ({}, { code: ['x'] }) are sent too: that rejection is what is tested.
   const answer = await corral(url).execute(body as ExecutionRequest, { raw: true });
   return { status: answer.status, headers: answer.headers, body: answer.body as T, ms: Date.now() - started };
+}
+
+/** The whole stack with `slots` slots on a loopback base of its own, its output dropped and its services logging warnings only. */
+export function startQuietStack(slots: number, env: Record<string, string> = {}): Promise<Stack> {
+  return startStack({ slots, loopbackBase: randomLoopbackBase(), output: 'ignore', env: { LOG_LEVEL: 'warn', ...env } });
 }
 
 export function pool(url: string): Promise<PoolAnswer> {

@@ -1,5 +1,5 @@
-import { randomLoopbackBase, startStack, waitFor, type Stack } from '@corral/devkit';
-import { execute, pool } from './helpers';
+import { waitFor, type Stack } from '@corral/devkit';
+import { execute, pool, startQuietStack } from './helpers';
 
 /**
  * One slot and a queue deadline that is short (1.5 s) but longer than a sandbox boot: every
@@ -8,12 +8,7 @@ import { execute, pool } from './helpers';
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({
-    slots: 1,
-    loopbackBase: randomLoopbackBase(),
-    output: 'ignore',
-    env: { LOG_LEVEL: 'warn', CORRAL_QUEUE_TIMEOUT_MS: '1500' },
-  });
+  stack = await startQuietStack(1, { CORRAL_QUEUE_TIMEOUT_MS: '1500' });
 });
 afterAll(async () => {
   await stack?.stop();

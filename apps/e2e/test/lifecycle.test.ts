@@ -12,14 +12,13 @@ import {
   REPO_ROOT,
   startRedisServer,
   startService,
-  startStack,
   stillRunning,
   waitFor,
   type ProcessId,
   type RedisServer,
   type Stack,
 } from '@corral/devkit';
-import { corral, pool } from './helpers';
+import { corral, pool, startQuietStack } from './helpers';
 
 /**
  * Nothing outlives its launcher: whichever process dies, by whatever signal (SIGKILL too),
@@ -94,8 +93,19 @@ describeAsRoot('nothing outlives its launcher', () => {
     return child;
   }
 
+  /** The launcher on a host id and port of its own, once two of its sandboxes run a long job, and its process tree then: what must all go. */
+  async function launcherWithBusySandboxes(): Promise<{ child: ChildProcess; hostId: string; port: number; tree: ProcessId[] }> {
+    const hostId = randomPrefix('life');
+    const port = await freePort();
+    const child = await startLauncher(hostId, port);
+    const url = `http://127.0.0.1:${port}`;
+    runLongJobs(url, 2);
+    await busySandboxes(url, 2);
+    return { child, hostId, port, tree: processTree(child.pid!) };
+  }
+
   it('a SIGKILLed worker with busy sandboxes leaves no process, cgroup folder, staging folder or socket', async () => {
-    stack = await startStack({ slots: 2, loopbackBase: randomLoopbackBase(), output: 'ignore', env: { LOG_LEVEL: 'warn' } });
+    stack = await startQuietStack(2);
     runLongJobs(stack.url, 2);
     await busySandboxes(stack.url, 2);
     const worker = stack.services.get('worker')!.child;
@@ -107,26 +117,14 @@ describeAsRoot('nothing outlives its launcher', () => {
   }, 60_000);
 
   it('a SIGKILLed launcher takes the whole stack with it: services, redis-server, sandboxes', async () => {
-    const hostId = randomPrefix('life');
-    const port = await freePort();
-    const child = await startLauncher(hostId, port);
-    const url = `http://127.0.0.1:${port}`;
-    runLongJobs(url, 2);
-    await busySandboxes(url, 2);
-    const tree = processTree(child.pid!);
+    const { child, hostId, port, tree } = await launcherWithBusySandboxes();
     expect(tree.map((p) => p.comm)).toEqual(expect.arrayContaining(['redis-server', 'corral-spawn']));
     process.kill(child.pid!, 'SIGKILL');
     await nothingLeft(tree, hostId, [port]);
   }, 90_000);
 
   it("a supervisor's SIGTERM to the launcher's group, then SIGKILL a second later, leaves nothing", async () => {
-    const hostId = randomPrefix('life');
-    const port = await freePort();
-    const child = await startLauncher(hostId, port);
-    const url = `http://127.0.0.1:${port}`;
-    runLongJobs(url, 2);
-    await busySandboxes(url, 2);
-    const tree = processTree(child.pid!);
+    const { child, hostId, port, tree } = await launcherWithBusySandboxes();
     process.kill(-child.pid!, 'SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 1000));
     try {

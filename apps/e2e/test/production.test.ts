@@ -1,5 +1,5 @@
-import { freePort, randomLoopbackBase, runToEnd, startService, startStack, waitFor, type ServiceProcess, type Stack } from '@corral/devkit';
-import { corral, execute, pool, type Answer } from './helpers';
+import { freePort, randomLoopbackBase, runToEnd, startService, waitFor, type ServiceProcess, type Stack } from '@corral/devkit';
+import { corral, execute, pool, startQuietStack, type Answer } from './helpers';
 
 /**
  * The production properties, end to end: several
@@ -9,7 +9,7 @@ let stack: Stack | undefined;
 const extra: ServiceProcess[] = [];
 
 async function newStack(slots = 4, env: Record<string, string> = {}): Promise<Stack> {
-  stack = await startStack({ slots, loopbackBase: randomLoopbackBase(), output: 'ignore', env: { LOG_LEVEL: 'warn', ...env } });
+  stack = await startQuietStack(slots, env);
   return stack;
 }
 

@@ -1,38 +1,23 @@
-import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
-import { loadRouterConfig } from '@corral/config';
 import { ERROR_HEADER, STATUS_HEADER, TOKEN_HEADER } from '@corral/contracts';
-import { freePort, randomLoopbackBase, randomPrefix, startRedisServer, waitFor, type RedisServer } from '@corral/devkit';
-import { Registry } from '@corral/registry';
-import { createLogger } from '@corral/service';
-import { startRouter, type RouterHandle } from '../src/lib/router';
+import { waitFor } from '@corral/devkit';
+import { registry, router, routerHarness, slots, standIn, workerPort } from './harness';
 
 /**
  * Clients that leave at every moment of a request, against the router with real sockets, a real
  * Redis and stand-in workers that keep the worker contract: use up the token, answer after
  * `jobMs`, stop the job when the router's connection closes, then put the slot back.
  */
-let redis: RedisServer;
-let registry: Registry;
-let router: RouterHandle;
-let base: string;
-let workerPort: number;
-let prefix: string;
-const servers: Server[] = [];
 const host = 'a1';
+routerHarness({ host, prefixName: 'abandon', queueTimeoutMs: 3000 });
 /** How each job a stand-in took ended: answered, or stopped because the router's connection closed. */
 let jobs: ('answered' | 'stopped' | 'refused')[] = [];
 /** How many jobs the stand-ins have started. */
 let started = 0;
 
-function ip(i: number): string {
-  const p = base.split('.').map(Number);
-  return `${p[0]}.${p[1]}.${p[2]}.${p[3]! + i}`;
-}
-
 async function standInWorker(i: number, jobMs: number): Promise<void> {
   const slotId = `${host}:${i}`;
-  const server = createServer((req, res) => {
+  await standIn(i, (req, res) => {
     req.resume();
     req.on('end', async () => {
       const token = String(req.headers[TOKEN_HEADER]);
@@ -58,13 +43,6 @@ async function standInWorker(i: number, jobMs: number): Promise<void> {
       });
     });
   });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(workerPort, ip(i), resolve));
-}
-
-async function slots(count: number): Promise<void> {
-  await registry.slots.publish(host, 'loopback', Array.from({ length: count }, (_, i) => ({ id: `${host}:${i}`, ip: ip(i) })));
-  for (let i = 0; i < count; i += 1) await registry.slots.ready(host, `${host}:${i}`, '', 1, workerPort);
 }
 
 /**
@@ -96,33 +74,9 @@ async function idleAndConsistent(count: number): Promise<void> {
   );
 }
 
-async function startWith(env: Record<string, string> = {}): Promise<void> {
-  await router?.close();
-  router = await startRouter(
-    loadRouterConfig({ REDIS_URL: redis.url, CORRAL_REDIS_PREFIX: prefix, PORT: '0', CORRAL_QUEUE_TIMEOUT_MS: '3000', ...env }),
-    createLogger('router', 'silent'),
-  );
-}
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-beforeEach(async () => {
-  prefix = randomPrefix('abandon');
-  base = randomLoopbackBase();
-  workerPort = await freePort(base);
+beforeEach(() => {
   jobs = [];
   started = 0;
-  registry = await Registry.connect({ url: redis.url, prefix });
-  await startWith();
-});
-afterEach(async () => {
-  await router.close();
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
-  await registry.close();
 });
 
 const BODY = JSON.stringify({ code: 'console.log(1)' });

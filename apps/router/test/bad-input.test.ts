@@ -1,24 +1,12 @@
-import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { loadRouterConfig } from '@corral/config';
-import { freePort, randomLoopbackBase, randomPrefix, startRedisServer, type RedisServer } from '@corral/devkit';
-import { Registry } from '@corral/registry';
-import { createLogger } from '@corral/service';
-import { startRouter, type RouterHandle } from '../src/lib/router';
+import { router, routerHarness, slots, standIn, startWith } from './harness';
 
 /**
  * Requests no client should send, on raw sockets where fetch would not send them: each gets its
  * catalogue code and the JSON error body, at once, in a bounded answer.
  */
-let redis: RedisServer;
-let registry: Registry;
-let router: RouterHandle;
-let prefix: string;
-let base: string;
-let workerPort: number;
-const servers: Server[] = [];
-const host = 'b1';
+routerHarness({ host: 'b1', prefixName: 'bad', queueTimeoutMs: 300 });
 
 interface RawAnswer {
   status: number;
@@ -83,19 +71,9 @@ const post = (headers: Record<string, string | number>): string =>
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('')}\r\n`;
 
-async function startWith(env: Record<string, string> = {}): Promise<void> {
-  await router?.close();
-  router = await startRouter(
-    loadRouterConfig({ REDIS_URL: redis.url, CORRAL_REDIS_PREFIX: prefix, PORT: '0', CORRAL_QUEUE_TIMEOUT_MS: '300', ...env }),
-    createLogger('router', 'silent'),
-  );
-}
-
 /** One slot whose stand-in worker answers after `delayMs`. */
 async function slowSlot(delayMs: number): Promise<void> {
-  const p = base.split('.').map(Number);
-  const ip = `${p[0]}.${p[1]}.${p[2]}.${p[3]! + 1}`;
-  const server = createServer((req, res) => {
+  await standIn(0, (req, res) => {
     req.resume();
     req.on('end', () =>
       setTimeout(() => {
@@ -104,30 +82,8 @@ async function slowSlot(delayMs: number): Promise<void> {
       }, delayMs),
     );
   });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(workerPort, ip, resolve));
-  await registry.slots.publish(host, 'loopback', [{ id: `${host}:0`, ip }]);
-  await registry.slots.ready(host, `${host}:0`, '', 1, workerPort);
+  await slots(1);
 }
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-beforeEach(async () => {
-  prefix = randomPrefix('bad');
-  base = randomLoopbackBase();
-  workerPort = await freePort(base);
-  registry = await Registry.connect({ url: redis.url, prefix });
-  await startWith();
-});
-afterEach(async () => {
-  await router.close();
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
-  await registry.close();
-});
 
 describe('bad input (real sockets, real Redis)', () => {
   it('250 000 unknown keys: a small 400 that names five of them and counts the rest', async () => {

@@ -1,34 +1,25 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CorralClient, type ErrorBody, type ExecutionResult, type RawAnswer } from '@corral/client';
 import { loadRouterConfig } from '@corral/config';
 import { REQUEST_FIELDS } from '@corral/contracts';
-import { freePort, randomLoopbackBase, randomPrefix, REPO_ROOT, startRedisServer, type RedisServer } from '@corral/devkit';
-import { Registry } from '@corral/registry';
+import { REPO_ROOT } from '@corral/devkit';
 import { createLogger } from '@corral/service';
-import { startRouter, type RouterHandle } from '../src/lib/router';
+import { startRouter } from '../src/lib/router';
+import { ip, prefix, redis, registry, router, routerHarness, standIn, startWith, workerPort } from './harness';
 
 /** API keys and their limits, /metrics and /openapi.json: real Redis, stand-in workers. */
-let redis: RedisServer;
-let registry: Registry;
-let router: RouterHandle;
-let prefix: string;
-let base: string;
-let workerPort: number;
-let dir: string;
-const servers: Server[] = [];
 const host = 'p1';
+routerHarness({ host, prefixName: 'prod', queueTimeoutMs: 200, startEachTest: false });
+let dir: string;
 const KEY_A = 'a-secret-key-of-alice-0001';
 const KEY_B = 'b-secret-key-of-bob-000002';
 
 /** A stand-in worker that answers after `delayMs`, then puts its slot back as a worker does. */
 async function slot(i: number, delayMs = 0): Promise<void> {
-  const p = base.split('.').map(Number);
-  const ip = `${p[0]}.${p[1]}.${p[2]}.${p[3]! + i}`;
-  const server = createServer((req, res) => {
+  await standIn(i, (req, res) => {
     req.resume();
     req.on('end', () =>
       setTimeout(() => {
@@ -38,10 +29,8 @@ async function slot(i: number, delayMs = 0): Promise<void> {
       }, delayMs),
     );
   });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(workerPort, ip, resolve));
   const slots = (await registry.slots.list(host)).map((s) => ({ id: s.id, ip: s.ip }));
-  await registry.slots.publish(host, 'loopback', [...slots, { id: `${host}:${i}`, ip }]);
+  await registry.slots.publish(host, 'loopback', [...slots, { id: `${host}:${i}`, ip: ip(i) }]);
   await registry.slots.ready(host, `${host}:${i}`, '', 1, workerPort);
 }
 
@@ -54,42 +43,22 @@ function post(key?: string, url = router.url): Promise<RawAnswer<ExecutionResult
   return client(key, url).execute({ code: '1' }, { raw: true });
 }
 
-async function start(env: Record<string, string>): Promise<void> {
-  router = await startRouter(
-    loadRouterConfig({ REDIS_URL: redis.url, CORRAL_REDIS_PREFIX: prefix, PORT: '0', CORRAL_QUEUE_TIMEOUT_MS: '200', ...env }),
-    createLogger('router', 'silent'),
-  );
-}
-
-beforeAll(async () => {
-  redis = await startRedisServer();
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'corral-router-keys-'));
 });
-afterAll(async () => {
+afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
-  await redis?.stop();
-});
-beforeEach(async () => {
-  prefix = randomPrefix('prod');
-  base = randomLoopbackBase();
-  workerPort = await freePort(base);
-  registry = await Registry.connect({ url: redis.url, prefix });
-});
-afterEach(async () => {
-  await router?.close();
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
-  await registry.close();
 });
 
 describe('API keys', () => {
   it('are not asked for when none is configured', async () => {
-    await start({});
+    await startWith({});
     await slot(0);
     expect((await post()).status).toBe(200);
   });
 
   it('missing or wrong → 401 with WWW-Authenticate; right → served; health stays open', async () => {
-    await start({ CORRAL_API_KEYS: `alice:${KEY_A}` });
+    await startWith({ CORRAL_API_KEYS: `alice:${KEY_A}` });
     await slot(0);
     const missing = await post();
     expect(missing.status).toBe(401);
@@ -104,7 +73,7 @@ describe('API keys', () => {
   it('over its rate → 429 rate_limited with Retry-After; other keys unaffected', async () => {
     const file = join(dir, 'keys.json');
     writeFileSync(file, JSON.stringify([{ name: 'alice', key: KEY_A, ratePerMinute: 2 }, { name: 'bob', key: KEY_B }]));
-    await start({ CORRAL_API_KEYS_FILE: file });
+    await startWith({ CORRAL_API_KEYS_FILE: file });
     await slot(0);
     expect((await post(KEY_A)).status).toBe(200);
     expect((await post(KEY_A)).status).toBe(200);
@@ -116,7 +85,7 @@ describe('API keys', () => {
   });
 
   it('over its concurrency → 429 concurrency_limited, counted across routers and released when done', async () => {
-    await start({ CORRAL_API_KEYS: `alice:${KEY_A}`, CORRAL_KEY_CONCURRENCY: '1', CORRAL_QUEUE_TIMEOUT_MS: '2000' });
+    await startWith({ CORRAL_API_KEYS: `alice:${KEY_A}`, CORRAL_KEY_CONCURRENCY: '1', CORRAL_QUEUE_TIMEOUT_MS: '2000' });
     const second = await startRouter(
       loadRouterConfig({ REDIS_URL: redis.url, CORRAL_REDIS_PREFIX: prefix, PORT: '0', CORRAL_API_KEYS: `alice:${KEY_A}`, CORRAL_KEY_CONCURRENCY: '1' }),
       createLogger('router', 'silent'),
@@ -140,7 +109,7 @@ describe('API keys', () => {
 
 describe('/metrics and /openapi.json', () => {
   it('expose executions by status, latency and queue-wait histograms, pool gauges, kills and proxy errors', async () => {
-    await start({});
+    await startWith({});
     await slot(0);
     await post();
     await post();
@@ -157,14 +126,14 @@ describe('/metrics and /openapi.json', () => {
   });
 
   it('counts refusals by their error code', async () => {
-    await start({});
+    await startWith({});
     await post(); // no slot at all: no_capacity after the deadline
     const text = await (await fetch(`${router.url}/metrics`)).text();
     expect(text).toMatch(/^corral_executions_total\{status="no_capacity"\} 1$/m);
   });
 
   it('serve an OpenAPI 3.1 document that validates and matches the request the router accepts', async () => {
-    await start({ CORRAL_API_KEYS: `alice:${KEY_A}` });
+    await startWith({ CORRAL_API_KEYS: `alice:${KEY_A}` });
     const doc = (await (await fetch(`${router.url}/openapi.json`)).json()) as {
       components: { schemas: { ExecutionRequest: { properties: Record<string, unknown> } } };
     };

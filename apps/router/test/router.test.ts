@@ -1,24 +1,16 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { CorralClient, type ErrorBody, type ExecutionRequest, type ExecutionResult, type PoolAnswer, type RawAnswer } from '@corral/client';
-import { loadRouterConfig } from '@corral/config';
 import { TOKEN_HEADER } from '@corral/contracts';
-import { freePort, randomLoopbackBase, randomPrefix, startRedisServer, waitFor, type RedisServer } from '@corral/devkit';
-import { Registry } from '@corral/registry';
-import { createLogger } from '@corral/service';
-import { startRouter, type RouterHandle } from '../src/lib/router';
+import { waitFor } from '@corral/devkit';
+import type { Registry } from '@corral/registry';
+import { registry, router, routerHarness, slots, standIn, startWith, workerPort } from './harness';
 
 /**
  * The router against a real Redis, with stand-in workers: small HTTP servers that answer the
  * worker contract in ways a real worker rarely does on demand (refuse, reset, stall).
  */
-let redis: RedisServer;
-let registry: Registry;
-let router: RouterHandle;
-let base: string;
-let workerPort: number;
-let prefix: string;
-const servers: Server[] = [];
 const host = 'r1';
+routerHarness({ host, prefixName: 'router', queueTimeoutMs: 300 });
 let received: { headers: IncomingMessage['headers']; body: unknown }[] = [];
 
 /**
@@ -30,13 +22,8 @@ type Behaviour = 'answer' | 'reset' | 'start-reset' | 'stall' | 'cut-answer' | '
 /** The client port of every connection a stand-in accepted. */
 let connections: number[] = [];
 
-function ip(i: number): string {
-  const p = base.split('.').map(Number);
-  return `${p[0]}.${p[1]}.${p[2]}.${p[3]! + i}`;
-}
-
 async function standInWorker(i: number, behaviour: Behaviour): Promise<void> {
-  const server = createServer((req, res) => {
+  const server = await standIn(i, (req, res) => {
     let text = '';
     req.on('data', (d: Buffer) => (text += d.toString()));
     req.on('end', async (): Promise<unknown> => {
@@ -61,20 +48,12 @@ async function standInWorker(i: number, behaviour: Behaviour): Promise<void> {
     });
   });
   server.on('connection', (socket) => connections.push(socket.remotePort ?? 0));
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(workerPort, ip(i), resolve));
 }
 
 /** What a worker does to start a job on slot i: uses up the lease's token. */
 function startJob(i: number, token: string): ReturnType<Registry['jobs']['start']> {
   const entry = { slotId: `${host}:${i}`, token, pid: 1, pgid: 1, cpuBaseMs: 0, cpuMs: 1000, memoryMb: 64, startedAt: Date.now() };
   return registry.jobs.start(host, entry, 60_000);
-}
-
-/** Publishes `count` slots and makes them idle; slot i is served only if a stand-in listens there. */
-async function slots(count: number): Promise<void> {
-  await registry.slots.publish(host, 'loopback', Array.from({ length: count }, (_, i) => ({ id: `${host}:${i}`, ip: ip(i) })));
-  for (let i = 0; i < count; i += 1) await registry.slots.ready(host, `${host}:${i}`, '', 1, workerPort);
 }
 
 function client(options: { apiKey?: string; headers?: Record<string, string> } = {}): CorralClient {
@@ -91,33 +70,9 @@ function postRaw(body: string): Promise<Response> {
   return fetch(`${router.url}/v1/executions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 }
 
-async function startWith(env: Record<string, string> = {}): Promise<void> {
-  await router?.close();
-  router = await startRouter(
-    loadRouterConfig({ REDIS_URL: redis.url, CORRAL_REDIS_PREFIX: prefix, PORT: '0', CORRAL_QUEUE_TIMEOUT_MS: '300', ...env }),
-    createLogger('router', 'silent'),
-  );
-}
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-beforeEach(async () => {
-  prefix = randomPrefix('router');
-  base = randomLoopbackBase();
-  workerPort = await freePort(base);
+beforeEach(() => {
   received = [];
   connections = [];
-  registry = await Registry.connect({ url: redis.url, prefix });
-  await startWith();
-});
-afterEach(async () => {
-  await router.close();
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
-  await registry.close();
 });
 
 describe('router (real Redis, stand-in workers)', () => {
