@@ -60,7 +60,11 @@ export const PROGRAMS: readonly Program[] = [
     'lib/b.js': 'module.exports = { factor: 2, name: "b" };',
   }),
   tree('a data file read with fs', { 'main.js': 'console.log(require("fs").readFileSync("./data/input.txt", "utf8").trim())', 'data/input.txt': 'from a data file\n' }),
-  tree('package.json type module', { 'package.json': '{ "type": "module" }', 'main.js': 'import { v } from "./v.js"; console.log(v, typeof require)', 'v.js': 'export const v = "esm by package.json";' }),
+  tree(
+    'package.json type module',
+    { 'package.json': '{ "type": "module" }', 'main.js': 'import { v } from "./v.js"; console.log(v, typeof require)', 'v.js': 'export const v = "esm by package.json";' },
+    { entry: 'main.js' },
+  ),
   tree('require(esm)', { 'main.js': 'const m = require("./m.mjs"); console.log(m.value, m.default)', 'm.mjs': 'export const value = 1; export default "d";' }),
   tree('require of an async module', { 'main.js': 'require("./m.mjs")', 'm.mjs': 'await Promise.resolve(); export const v = 1;' }),
   tree('an entry named by entry', { 'lib.js': 'module.exports = 1;', 'app/start.js': 'console.log(require("../lib.js") + 1, __filename)' }, { entry: 'app/start.js' }),

@@ -88,6 +88,7 @@ describeAsRoot('OS layers, each on its own (permission model off)', () => {
         attempt('shadow', "require('fs').readFileSync('/etc/shadow', 'utf8')"),
         attempt('repo', `require('fs').readdirSync(${JSON.stringify(join(__dirname, '..'))})`),
         attempt('write-root', "require('fs').writeFileSync('/owned', 'x')"),
+        attempt('write-packages', "require('fs').writeFileSync('/node_modules/owned', 'x')"),
         "console.log('pids', require('fs').readdirSync('/proc').filter((n) => /^\\d+$/.test(n)).length)",
         `require('net').connect(${port}, '127.0.0.1').on('connect', () => console.log('net ALLOWED')).on('error', (e) => console.log('net', e.code))`,
       ].join('\n'),
@@ -97,6 +98,7 @@ describeAsRoot('OS layers, each on its own (permission model off)', () => {
     expect(r.stdout).toMatch(/^shadow ENOENT$/m);
     expect(r.stdout).toMatch(/^repo ENOENT$/m);
     expect(r.stdout).toMatch(/^write-root EROFS$/m);
+    expect(r.stdout).toMatch(/^write-packages EROFS$/m);
     expect(r.stdout).toMatch(/^pids [12]$/m); // bubblewrap's init and the runtime: nothing of the host
     expect(r.stdout).toMatch(/^net (ENETUNREACH|ECONNREFUSED|EACCES)$/m);
     expect(connections).toBe(0);

@@ -1,6 +1,6 @@
 /** Command-line options of `npm run bench`. */
 
-export const SCENARIO_IDS = ['latency', 'throughput', 'boot', 'overhead', 'mixed', 'watchdog', 'netprov', 'output'] as const;
+export const SCENARIO_IDS = ['latency', 'throughput', 'boot', 'overhead', 'mixed', 'watchdog', 'netprov', 'output', 'programs'] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
 export interface BenchArgs {
@@ -15,16 +15,16 @@ export interface BenchArgs {
 export const USAGE = `usage: npm run bench [-- [--quick] [--only ${SCENARIO_IDS.join(',')}] [--out FILE]]
 
   --quick         fewer requests and shorter rounds: a smoke test (about half a minute)
-  --only LIST     run only these scenarios (comma-separated, by name or number 1-8)
+  --only LIST     run only these scenarios (comma-separated, by name or number 1-9)
   --out FILE      write the report here (default: BENCHMARKS.md for a full run of every
                   scenario, tmp/bench/BENCHMARKS.md for a quick or partial run)
   --help          this text`;
 
 function scenarioNamed(text: string): ScenarioId {
   const trimmed = text.trim();
-  if (/^[1-8]$/.test(trimmed)) return SCENARIO_IDS[Number(trimmed) - 1] as ScenarioId;
+  if (/^[1-9]$/.test(trimmed)) return SCENARIO_IDS[Number(trimmed) - 1] as ScenarioId;
   const found = SCENARIO_IDS.find((id) => id === trimmed);
-  if (!found) throw new Error(`unknown scenario "${trimmed}" (expected one of ${SCENARIO_IDS.join(', ')} or 1-8)`);
+  if (!found) throw new Error(`unknown scenario "${trimmed}" (expected one of ${SCENARIO_IDS.join(', ')} or 1-9)`);
   return found;
 }
 

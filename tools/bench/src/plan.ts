@@ -10,6 +10,7 @@ export interface Plan {
   watchdog: { idle: number; busy: number; seconds: number; rounds: number };
   netprov: { count: number; rounds: number };
   output: { jobs: number; helloRequests: number };
+  programs: { requests: number; thinkMs: number };
 }
 
 /**
@@ -31,6 +32,7 @@ export function makePlan(quick: boolean, cores: number): Plan {
       watchdog: { idle: 200, busy: 3, seconds: 5, rounds: 2 },
       netprov: { count: 1000, rounds: 1 },
       output: { jobs: 2, helloRequests: 20 },
+      programs: { requests: 5, thinkMs: 100 },
     };
   }
   return {
@@ -43,5 +45,6 @@ export function makePlan(quick: boolean, cores: number): Plan {
     watchdog: { idle: 1000, busy: 3, seconds: 20, rounds: 3 },
     netprov: { count: 1000, rounds: 3 },
     output: { jobs: 5, helloRequests: 100 },
+    programs: { requests: 50, thinkMs: 100 },
   };
 }

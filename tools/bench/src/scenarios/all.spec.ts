@@ -25,6 +25,7 @@ describe('the scenario list', () => {
       throughput: ['stack'],
       mixed: ['stack'],
       output: ['stack'],
+      programs: ['stack'],
     });
   });
 });
