@@ -48,17 +48,20 @@ describe('the working directory and the package set, hostile', () => {
     // One job writes a file and stays; the other slot's job looks for it everywhere it may look.
     const holder = run(h, { code: `require('fs').writeFileSync('secret.txt', ${JSON.stringify(secret)}); setTimeout(() => {}, 1500)`, timeoutMs: 5000 });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const a = await run(h, program(`
+    const a = await run(h, { code: program(`
       const fs = require('node:fs');
       // Built here, so that this program's own source does not hold it.
       const secret = ['corral-workdir', ${JSON.stringify(h.state.runId)}].join('-');
       const found = [];
       const look = (dir, depth) => { if (depth > 4) return; let names = []; try { names = fs.readdirSync(dir); } catch { return; }
         for (const n of names) { const p = (dir === '/' ? '' : dir) + '/' + n; try { if (fs.statSync(p).isDirectory()) look(p, depth + 1); else if (fs.readFileSync(p, 'utf8').includes(secret)) found.push(p); } catch {} } };
-      for (const root of ['/work', '/tmp', '/run', '/node_modules', '/proc']) look(root, 0);
+      // The package set is read-only (the first test); /proc is this pid namespace's alone, so
+      // its processes' roots and working directories are where another job's files could show.
+      for (const root of ['/work', '/tmp', '/run']) look(root, 0);
+      for (const pid of fs.readdirSync('/proc').filter((n) => /^[0-9]+$/.test(n))) for (const at of ['root/work', 'cwd']) look('/proc/' + pid + '/' + at, 2);
       escapedIf("another job's file found", found.length > 0, found.join(' ') || 'none');
       attempt('read /proc/1/root/work', () => fs.readdirSync('/proc/1/root/work'));
-    `));
+    `), timeoutMs: 15000 });
     expectContained(a, ['ok'], 2);
     expect((await holder).body.status).toBe('ok');
     // And the slot's next job finds nothing of the holder's either.

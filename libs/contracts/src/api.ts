@@ -128,14 +128,14 @@ function intField(
  * typo (`timeout` for `timeoutMs`) is an error, not a silently ignored limit.
  * @throws CorralError `invalid_request` (400) or `payload_too_large` (413)
  */
-export function parseExecutionRequest(body: unknown, limits: ExecutionLimits): Job {
+export function parseExecutionRequest(body: unknown, limits: ExecutionLimits, allowed: readonly string[] = REQUEST_FIELDS): Job {
   if (!isPlainObject(body)) {
     throw new CorralError('invalid_request', 'The request body must be a JSON object.');
   }
   const problems: string[] = [];
   const unknown = Object.keys(body).filter((key) => !(REQUEST_FIELDS as readonly string[]).includes(key));
   if (unknown.length > 0) {
-    problems.push(`unknown field${unknown.length > 1 ? 's' : ''} ${nameSome(unknown)} (allowed: ${REQUEST_FIELDS.join(', ')})`);
+    problems.push(`unknown field${unknown.length > 1 ? 's' : ''} ${nameSome(unknown)} (allowed: ${allowed.join(', ')})`);
   }
 
   const { code, stdin, args, files, entry, collect } = body;

@@ -41,3 +41,38 @@ export {
 export { EXECUTION_STATUSES, KILL_REASONS, isKillReason, type ExecutionStatus, type KillReason } from './status';
 export { openApiDocument } from './openapi';
 export { runtimesAnswer, type RuntimesAnswer } from './runtimes';
+export {
+  COMPARE_MODES,
+  DEFAULT_COMPARE,
+  outputMatches,
+  summarizeTests,
+  testPassed,
+  testStatus,
+  type Compare,
+  type TestResult,
+  type TestStatus,
+  type TestsResult,
+  type TestsSummary,
+  type Verdict,
+} from './verdicts';
+export {
+  DEFAULT_SUBMISSION_LIMITS,
+  EXECUTION_STATES,
+  executionCount,
+  ID_PATTERN,
+  parseSubmission,
+  SUBMISSION_FIELDS,
+  testJob,
+  type BatchAccepted,
+  type BatchRecord,
+  type DeliveryAttempt,
+  type DeliveryRecord,
+  type ExecutionRecord,
+  type ExecutionState,
+  type Submission,
+  type SubmissionLimits,
+  type SubmissionRequest,
+  type SubmissionResult,
+  type TestCase,
+  type TestCaseRequest,
+} from './submission';
