@@ -30,3 +30,4 @@ export {
 } from './slots';
 export { EXECUTION_STATUSES, KILL_REASONS, isKillReason, type ExecutionStatus, type KillReason } from './status';
 export { openApiDocument } from './openapi';
+export { describeRedis, type RedisEndpoint, type RedisNode } from './redis';
