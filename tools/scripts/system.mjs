@@ -23,6 +23,7 @@ export const SYSTEM_PACKAGES = [
   { command: 'nsenter', pkg: 'util-linux', for: ['test'], why: 'tests inside network namespaces' },
   { command: 'curl', pkg: 'curl', for: ['test'], why: "README's examples" },
   { command: 'git', pkg: 'git', for: ['test'], why: 'the fresh-clone test' },
+  { command: 'redis-cli', pkg: 'redis-tools', for: ['test'], why: 'Sentinel and Cluster set-ups of the high-availability tests' },
 ];
 
 /**
@@ -39,11 +40,10 @@ function has(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** What `purpose` needs and this host lacks, given the environment (REDIS_URL makes a private redis-server unnecessary). */
+/** What `purpose` needs and this host lacks, given the environment (a Redis of the operator's makes a private redis-server unnecessary). */
 export function missingPackages(purpose, env = process.env, exists = has) {
-  return SYSTEM_PACKAGES.filter(
-    (p) => p.for.includes(purpose) && !(purpose === 'start' && p.pkg === 'redis-server' && env.REDIS_URL) && !exists(p.command),
-  );
+  const ownRedis = env.REDIS_URL || env.REDIS_SENTINELS || env.REDIS_CLUSTER_NODES;
+  return SYSTEM_PACKAGES.filter((p) => p.for.includes(purpose) && !(purpose === 'start' && p.pkg === 'redis-server' && ownRedis) && !exists(p.command));
 }
 
 function aptGet(args, env) {

@@ -23,7 +23,7 @@ afterAll(async () => {
 beforeEach(async () => {
   const prefix = randomPrefix('netprov');
   env = { REDIS_URL: redis.url, CORRAL_REDIS_PREFIX: prefix, CORRAL_HOST_ID: 'np1', CORRAL_LOOPBACK_BASE: randomLoopbackBase() };
-  registry = await connectRegistry({ redisUrl: redis.url, redisPrefix: prefix });
+  registry = await connectRegistry({ redis: { mode: 'standalone', url: redis.url }, redisPrefix: prefix });
 });
 afterEach(async () => {
   await registry.close();

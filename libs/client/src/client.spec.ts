@@ -12,7 +12,7 @@ function client(script: Scripted[], options: Partial<CorralClientOptions> = {}) 
 }
 
 function pool(idle: number, total = 4): PoolAnswer {
-  return { total, idle, busy: total - idle, booting: 0, dead: 0, slots: [], consistent: true, problems: [], queued: 0 };
+  return { total, idle, busy: total - idle, booting: 0, dead: 0, slots: [], consistent: true, problems: [], queued: 0, hosts: [] };
 }
 
 describe('CorralClient', () => {

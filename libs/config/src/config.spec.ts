@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadNetprovConfig, loadRouterConfig, loadWatchdogConfig, loadWorkerConfig } from './config';
+import { configVariables, loadNetprovConfig, loadRouterConfig, loadWatchdogConfig, loadWorkerConfig } from './config';
 import { ConfigError } from './env';
 
 function problems(load: () => unknown): readonly string[] {
@@ -18,7 +18,7 @@ describe('config loaders', () => {
     const router = loadRouterConfig({});
     expect(router.port).toBe(8080);
     expect(router.bindHost).toBe('127.0.0.1');
-    expect(router.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(router.redis).toEqual({ mode: 'standalone', url: 'redis://127.0.0.1:6379' });
     expect(router.redisPrefix).toBe('corral');
     expect(router.limits.defaultTimeoutMs).toBe(5000);
     expect(router).toMatchObject({ headersTimeoutMs: 5000, bodyTimeoutMs: 10_000 });
@@ -29,7 +29,7 @@ describe('config loaders', () => {
 
   it('read and type what is set', () => {
     const cfg = loadRouterConfig({ PORT: '9000', CORRAL_QUEUE_TIMEOUT_MS: ' 250 ', REDIS_URL: 'redis://:pw@10.0.0.1:7000/2' });
-    expect(cfg).toMatchObject({ port: 9000, queueTimeoutMs: 250, redisUrl: 'redis://:pw@10.0.0.1:7000/2' });
+    expect(cfg).toMatchObject({ port: 9000, queueTimeoutMs: 250, redis: { mode: 'standalone', url: 'redis://:pw@10.0.0.1:7000/2' } });
   });
 
   it('are frozen, limits included', () => {
@@ -62,9 +62,70 @@ describe('config loaders', () => {
 
   it('every variable read is documented in docs/configuration.md', () => {
     const readme = readFileSync(join(__dirname, '../../../docs/configuration.md'), 'utf8');
-    const source = readFileSync(join(__dirname, 'config.ts'), 'utf8');
-    const names = [...source.matchAll(/'((?:CORRAL_|REDIS_|LOG_|PORT|HOST)[A-Z_]*)'/g)].map((m) => m[1]);
-    expect(names.length).toBeGreaterThan(15);
+    const names = new Set((['router', 'worker', 'watchdog', 'netprov'] as const).flatMap((service) => configVariables(service)));
+    expect(names.size).toBeGreaterThan(15);
     for (const name of names) expect(readme).toContain(`\`${name}\``);
+  });
+
+  it('list the variables each service reads (the schema deployment manifests are checked against)', () => {
+    expect(configVariables('router')).toEqual(expect.arrayContaining(['PORT', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES', 'CORRAL_QUEUE_TIMEOUT_MS']));
+    expect(configVariables('router')).not.toContain('CORRAL_SANDBOX_JAIL');
+    expect(configVariables('worker')).toEqual(expect.arrayContaining(['CORRAL_SANDBOX_JAIL', 'REDIS_SENTINEL_PASSWORD']));
+    expect(configVariables('netprov')).toContain('CORRAL_BACKEND');
+  });
+});
+
+describe('where Redis is', () => {
+  it('a master through Sentinel: the Sentinels, the master name, both passwords', () => {
+    const cfg = loadWatchdogConfig({
+      REDIS_SENTINELS: '10.0.0.1:26379, sentinel-b:26380,[fd00::3]:26381',
+      REDIS_SENTINEL_MASTER: 'corral',
+      REDIS_PASSWORD: 'data-pw',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-pw',
+    });
+    expect(cfg.redis).toEqual({
+      mode: 'sentinel',
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: 'sentinel-b', port: 26380 },
+        { host: 'fd00::3', port: 26381 },
+      ],
+      masterName: 'corral',
+      password: 'data-pw',
+      sentinelPassword: 'sentinel-pw',
+    });
+  });
+
+  it('a Cluster: its seed nodes and password', () => {
+    expect(loadNetprovConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001', REDIS_PASSWORD: 'pw' }).redis).toEqual({
+      mode: 'cluster',
+      nodes: [
+        { host: '127.0.0.1', port: 7000 },
+        { host: '127.0.0.1', port: 7001 },
+      ],
+      password: 'pw',
+    });
+  });
+
+  it('REDIS_PASSWORD completes a REDIS_URL without one', () => {
+    expect(loadRouterConfig({ REDIS_URL: 'redis://10.0.0.1:6380', REDIS_PASSWORD: 'p@ss' }).redis).toEqual({ mode: 'standalone', url: 'redis://:p%40ss@10.0.0.1:6380' });
+  });
+
+  it('report every contradiction and malformed node at once', () => {
+    const found = problems(() =>
+      loadWorkerConfig({
+        REDIS_URL: 'redis://x:1',
+        REDIS_SENTINELS: '10.0.0.1',
+        REDIS_CLUSTER_NODES: 'a:70000',
+      }),
+    ).join('\n');
+    expect(found).toMatch(/REDIS_SENTINELS must be host:port pairs.*"10.0.0.1"/);
+    expect(found).toMatch(/REDIS_CLUSTER_NODES must be host:port pairs.*"a:70000"/);
+    expect(found).toMatch(/set one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES, not REDIS_URL and REDIS_SENTINELS and REDIS_CLUSTER_NODES/);
+    expect(found).toMatch(/REDIS_SENTINELS needs REDIS_SENTINEL_MASTER/);
+    expect(problems(() => loadRouterConfig({ REDIS_SENTINEL_MASTER: 'm', REDIS_SENTINEL_PASSWORD: 'x' })).join('\n')).toMatch(
+      /REDIS_SENTINEL_MASTER is set without REDIS_SENTINELS[^]*REDIS_SENTINEL_PASSWORD is set without REDIS_SENTINELS/,
+    );
+    expect(problems(() => loadRouterConfig({ REDIS_URL: 'redis://:a@h:1', REDIS_PASSWORD: 'b' }))[0]).toMatch(/keep one/);
   });
 });

@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { BACKENDS, DEFAULT_EXECUTION_LIMITS, NAME_PATTERN, type Backend, type ExecutionLimits } from '@corral/contracts';
+import { BACKENDS, DEFAULT_EXECUTION_LIMITS, NAME_PATTERN, type Backend, type ExecutionLimits, type RedisEndpoint } from '@corral/contracts';
 import { EnvReader, type Env } from './env';
+import { redisEndpoint } from './redis';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** What every service reads: where Redis is, which keys are ours, who we are. */
 export interface CommonConfig {
-  redisUrl: string;
+  /** One server, a master through Sentinel, or a Cluster (REDIS_URL, REDIS_SENTINELS…, REDIS_CLUSTER_NODES). */
+  redis: RedisEndpoint;
   /** Every Redis key starts with `{prefix}:`; tests use a random one each. */
   redisPrefix: string;
   /** This machine's name in the registry; slots and sandboxes belong to a host. */
@@ -109,7 +111,7 @@ export interface NetprovConfig extends CommonConfig {
 
 function common(r: EnvReader): CommonConfig {
   return {
-    redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    redis: redisEndpoint(r),
     redisPrefix: r.string('CORRAL_REDIS_PREFIX', 'corral', NAME_PATTERN),
     hostId: r.string('CORRAL_HOST_ID', hostname().split('.')[0] || 'localhost', NAME_PATTERN),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
@@ -281,4 +283,31 @@ export function loadNetprovConfig(env: Env): Readonly<NetprovConfig> {
     cidr: r.string('CORRAL_CIDR', '172.16.0.0/12'),
     netprovPrefix: r.string('CORRAL_NETPROV_PREFIX', 'crl-', /^[a-z][a-z0-9]{0,4}-$/),
   });
+}
+
+/** The services whose environment a loader reads. */
+export type ServiceName = 'router' | 'worker' | 'watchdog' | 'netprov';
+
+const LOADERS: Record<ServiceName, (env: Env) => unknown> = {
+  router: loadRouterConfig,
+  worker: loadWorkerConfig,
+  watchdog: loadWatchdogConfig,
+  netprov: loadNetprovConfig,
+};
+
+/**
+ * The configuration schema as the loaders define it: every variable a service reads, found by
+ * running its loader on an environment that records each name asked for (every loader reads
+ * each of its variables whatever the others say). Deployment manifests are checked against it.
+ */
+export function configVariables(service: ServiceName): string[] {
+  const asked = new Set<string>();
+  const recording = new Proxy({} as Env, {
+    get: (_target, name) => {
+      if (typeof name === 'string') asked.add(name);
+      return undefined;
+    },
+  });
+  LOADERS[service](recording);
+  return [...asked].sort();
 }

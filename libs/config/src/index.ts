@@ -1,6 +1,7 @@
 export {
   LOG_LEVELS,
   type ApiKey,
+  configVariables,
   loadNetprovConfig,
   loadRouterConfig,
   loadWatchdogConfig,
@@ -9,6 +10,7 @@ export {
   type LogLevel,
   type NetprovConfig,
   type RouterConfig,
+  type ServiceName,
   type WatchdogConfig,
   type WorkerConfig,
 } from './config';

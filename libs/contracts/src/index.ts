@@ -76,3 +76,4 @@ export {
   type TestCase,
   type TestCaseRequest,
 } from './submission';
+export { describeRedis, type RedisEndpoint, type RedisNode } from './redis';

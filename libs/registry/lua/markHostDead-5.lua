@@ -22,5 +22,5 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[4])) do dropJob(KEYS[4], ARGV[2] .. id, id) end
-if count > 0 then redis.call('PUBLISH', ARGV[4], 'inventory ' .. ARGV[5]) end
+if count > 0 then publish(ARGV[4], 'inventory ' .. ARGV[5]) end
 return {REPLY.OK, count}

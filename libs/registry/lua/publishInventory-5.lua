@@ -54,6 +54,6 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
 end
 
 if added + removed + changed > 0 then
-  redis.call('PUBLISH', channel, 'inventory ' .. host)
+  publish(channel, 'inventory ' .. host)
 end
 return {REPLY.OK, added, removed, changed}

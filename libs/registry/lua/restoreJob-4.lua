@@ -17,5 +17,5 @@ if state ~= 'dead' and state ~= 'booting' then return REPLY.IN_SERVICE end
 redis.call('HSET', KEYS[1], 'state', 'busy', 'phase', 'running', 'token', ARGV[2], 'pid', ARGV[5], 'updatedAt', ARGV[3])
 redis.call('ZADD', KEYS[2], tonumber(ARGV[3]) + tonumber(ARGV[4]), ARGV[1])
 writeJob(KEYS[3], KEYS[4], ARGV[1], { unpack(ARGV, 8) })
-redis.call('PUBLISH', ARGV[6], 'running ' .. ARGV[7])
+publish(ARGV[6], 'running ' .. ARGV[7])
 return REPLY.OK

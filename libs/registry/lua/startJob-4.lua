@@ -21,5 +21,5 @@ if f[2] ~= 'claimed' then return REPLY.TOKEN_USED end
 redis.call('HSET', KEYS[1], 'phase', 'running', 'pid', ARGV[5], 'killReason', '', 'updatedAt', ARGV[3])
 redis.call('ZADD', KEYS[2], tonumber(ARGV[3]) + tonumber(ARGV[4]), ARGV[1])
 writeJob(KEYS[3], KEYS[4], ARGV[1], { unpack(ARGV, 8) })
-redis.call('PUBLISH', ARGV[6], 'running ' .. ARGV[7])
+publish(ARGV[6], 'running ' .. ARGV[7])
 return REPLY.OK

@@ -1,40 +1,42 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import type { Cluster } from 'ioredis';
+import { describeRedis, type RedisEndpoint } from '@corral/contracts';
+import { createClient } from './client';
 import { RegistryUnavailableError, toRegistryError } from './errors';
 
 export interface RegistryOptions {
-  url: string;
+  /** Where Redis is: one server, a master through Sentinel, or a Cluster (the services pass their config's). */
+  redis?: RedisEndpoint;
+  /** Shorthand for `redis: { mode: 'standalone', url }` (tools and tests). */
+  url?: string;
   prefix: string;
   /** Give up at the first connection failure (command-line tools) instead of retrying (services). */
   failFast?: boolean;
   /** How long `connect` waits for Redis before it fails. */
   connectTimeoutMs?: number;
-  /** Connection errors after start-up (Redis restarts); services log them. */
+  /** Connection errors after start-up (Redis restarts, failovers); services log them. */
   onError?: (err: Error) => void;
 }
 
 /** A Redis URL without its password, fit for a log line or an error message. */
 export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<invalid url>';
-  }
+  return describeRedis({ mode: 'standalone', url });
 }
 
-function client(options: RegistryOptions): Redis {
-  return new Redis(options.url, {
-    lazyConnect: true,
-    connectionName: 'corral',
-    // No auto-pipelining: nearly every call is alone in its tick, and the batching machinery
-    // cost latency and CPU on each (a one-key script, one at a time, on the 2-core dev machine:
-    // p50 0.37-0.43 ms and 0.5 ms CPU per call without it, 0.51-0.54 ms and 0.75 ms with it).
-    enableAutoPipelining: false,
-    ...(options.failFast
-      ? { maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, disconnectTimeout: 100 }
-      : { maxRetriesPerRequest: 3, retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000) }),
-  });
+function endpointOf(options: RegistryOptions): RedisEndpoint {
+  if (options.redis) return options.redis;
+  if (options.url) return { mode: 'standalone', url: options.url };
+  throw new Error('RegistryOptions needs `redis` or `url`');
+}
+
+/**
+ * The commands the facets use, which `Redis` and `Cluster` both implement (ioredis' Commander):
+ * the facets are written once against one type.
+ */
+type Client = Redis | Cluster;
+
+function asCommands(client: Client): Redis {
+  return client as Redis;
 }
 
 /**
@@ -43,16 +45,26 @@ function client(options: RegistryOptions): Redis {
  * errors become RegistryUnavailableError.
  */
 export class Connection {
-  private readonly subscribers: Redis[] = [];
+  private readonly subscribers: Client[] = [];
+  /** Where Redis is, as the options gave it. */
+  readonly endpoint: RedisEndpoint;
 
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: Client,
     readonly options: RegistryOptions,
-  ) {}
+  ) {
+    this.endpoint = endpointOf(options);
+  }
+
+  /** Whether pub/sub is sharded (SPUBLISH/SSUBSCRIBE): on a Cluster, a message then stays on the shard that owns its channel. */
+  get shardedPubSub(): boolean {
+    return this.endpoint.mode === 'cluster';
+  }
 
   /** Connects and waits until Redis answers. @throws RegistryUnavailableError naming the (redacted) URL and the cause */
   static async open(options: RegistryOptions): Promise<Connection> {
-    const redis = client(options);
+    const endpoint = endpointOf(options);
+    const redis = createClient(endpoint, options.failFast ?? false);
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     let lastError: Error | undefined;
     const onError = (err: Error): void => {
@@ -81,7 +93,7 @@ export class Connection {
     } catch (err) {
       redis.disconnect();
       const cause = lastError ?? (err as Error);
-      throw new RegistryUnavailableError(`Cannot reach Redis at ${redactUrl(options.url)}: ${cause.message}`, { cause });
+      throw new RegistryUnavailableError(`Cannot reach Redis at ${describeRedis(endpoint)}: ${cause.message}`, { cause });
     } finally {
       redis.off('error', onError);
     }
@@ -92,7 +104,7 @@ export class Connection {
   /** Runs one operation on the command connection. @throws RegistryUnavailableError when Redis cannot be reached */
   async run<T>(operation: (redis: Redis) => Promise<T>): Promise<T> {
     try {
-      return await operation(this.redis);
+      return await operation(asCommands(this.redis));
     } catch (err) {
       throw toRegistryError(err);
     }
@@ -108,13 +120,14 @@ export class Connection {
    * reconnect); the returned function ends it.
    */
   async listen(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>> {
-    const sub = client(this.options);
+    const sub = createClient(this.endpoint, this.options.failFast ?? false);
     sub.on('error', (err: Error) => this.options.onError?.(err));
     this.subscribers.push(sub);
-    sub.on('message', (_channel: string, message: string) => onMessage(message));
+    sub.on(this.shardedPubSub ? 'smessage' : 'message', (_channel: string, message: string) => onMessage(message));
     try {
       await sub.connect();
-      await sub.subscribe(channel);
+      if (this.shardedPubSub) await sub.ssubscribe(channel);
+      else await sub.subscribe(channel);
     } catch (err) {
       this.subscribers.splice(this.subscribers.indexOf(sub), 1);
       sub.disconnect();
@@ -125,6 +138,15 @@ export class Connection {
       if (at >= 0) this.subscribers.splice(at, 1);
       await end(sub);
     };
+  }
+
+  /**
+   * The servers that hold data: the one server (or the current master), or every master of a
+   * Cluster. For test hooks that must visit each (SCAN).
+   */
+  masters(): Redis[] {
+    const redis = this.redis;
+    return 'nodes' in redis && typeof redis.nodes === 'function' ? redis.nodes('master') : [asCommands(redis)];
   }
 
   /** Runs `listener` each time the command connection is ready again after a loss. */
@@ -139,7 +161,7 @@ export class Connection {
 }
 
 /** Quits politely; when that fails, disconnects, which also stops a reconnection under way. */
-async function end(redis: Redis): Promise<void> {
+async function end(redis: Client): Promise<void> {
   await redis.quit().catch(() => undefined);
   if (redis.status !== 'end') redis.disconnect();
 }

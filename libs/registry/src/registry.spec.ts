@@ -1,12 +1,13 @@
 // One file for every facet, longer than the rest: they share one real redis-server and the
 // helpers that bring slots up, and the pool check after each test holds for all of them.
-import { startRedisServer, randomPrefix, waitFor, type RedisServer } from '@corral/devkit';
+import { privateRedisFromEnv, startPrivateRedis, startRedisServer, randomPrefix, waitFor, type PrivateRedis } from '@corral/devkit';
 import type { Lease, RunningSandbox, SlotAddress } from '@corral/contracts';
 import { RegistryUnavailableError } from './errors';
 import { Registry } from './registry';
 import { registryTesting } from './testing';
 
-let server: RedisServer;
+// One server, or what CORRAL_TEST_REDIS names (cluster.spec.ts runs this file on a Cluster).
+let server: PrivateRedis;
 let registry: Registry;
 const host = 'h1';
 
@@ -26,13 +27,13 @@ function running(slotId: string, token: string): RunningSandbox {
 const settle = (ms = 50): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  server = await startRedisServer();
+  server = await startPrivateRedis(privateRedisFromEnv());
 });
 afterAll(async () => {
   await server?.stop();
 });
 beforeEach(async () => {
-  registry = await Registry.connect({ url: server.url, prefix: randomPrefix() });
+  registry = await Registry.connect({ redis: server.endpoint, prefix: randomPrefix() });
 });
 afterEach(async () => {
   // Whatever a test did, no slot may be lost or doubled.

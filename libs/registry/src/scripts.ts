@@ -37,9 +37,18 @@ export function withIncludes(source: string, dir = LUA_DIR, seen = new Set<strin
   });
 }
 
-/** A script as sent to Redis: the REPLY table, then the file with its includes. */
-export function scriptSource(file: string, dir = LUA_DIR): string {
-  return luaPreamble() + withIncludes(readFileSync(join(dir, file), 'utf8'), dir);
+/**
+ * How every script publishes an event: `publish(channel, message)`. Sharded (SPUBLISH) on a
+ * Cluster, where a plain PUBLISH is copied to every node of the cluster; a channel carries the
+ * keys' hash tag, so SPUBLISH stays on the shard the script runs on.
+ */
+export function luaPublish(sharded: boolean): string {
+  return `local function publish(channel, message) return redis.call('${sharded ? 'SPUBLISH' : 'PUBLISH'}', channel, message) end\n`;
+}
+
+/** A script as sent to Redis: the REPLY table and `publish`, then the file with its includes. */
+export function scriptSource(file: string, dir = LUA_DIR, sharded = false): string {
+  return luaPreamble() + luaPublish(sharded) + withIncludes(readFileSync(join(dir, file), 'utf8'), dir);
 }
 
 /** Calls one script with its keys and args; its reply is read by the script's wrapper (script-wrappers.ts). */
@@ -58,7 +67,7 @@ export function defineScripts(connection: Connection): ScriptCaller {
     const match = /^(\w+)-(\d+)\.lua$/.exec(file);
     if (!match) continue;
     const [, name, keys] = match as unknown as [string, string, string];
-    connection.define(name, Number(keys), scriptSource(file));
+    connection.define(name, Number(keys), scriptSource(file, LUA_DIR, connection.shardedPubSub));
     counts.set(name, Number(keys));
   }
   return (name, keys, args) => {

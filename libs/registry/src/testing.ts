@@ -33,14 +33,17 @@ export function registryTesting(registry: Registry): RegistryTesting {
       await connection.run((redis) => redis.del(keys.epoch));
     },
     async loseData() {
-      await connection.run(async (redis) => {
-        let cursor = '0';
-        do {
-          const [next, found] = await redis.scan(cursor, 'MATCH', keys.prefixPattern, 'COUNT', 500);
-          if (found.length > 0) await redis.del(...found);
-          cursor = next;
-        } while (cursor !== '0');
-      });
+      // SCAN sees one server's keys: on a Cluster, visit every master.
+      for (const node of connection.masters()) {
+        await connection.run(async () => {
+          let cursor = '0';
+          do {
+            const [next, found] = await node.scan(cursor, 'MATCH', keys.prefixPattern, 'COUNT', 500);
+            if (found.length > 0) await node.del(...found);
+            cursor = next;
+          } while (cursor !== '0');
+        });
+      }
     },
     async expireLease(slotId, agoMs = 1) {
       await connection.run((redis) => redis.zadd(keys.leases, Date.now() - agoMs, slotId));

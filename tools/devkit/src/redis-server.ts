@@ -1,4 +1,5 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { RedisEndpoint } from '@corral/contracts';
 import { tmpdir } from 'node:os';
 import { freePort, waitFor } from './net';
 import { connect } from 'node:net';
@@ -6,6 +7,10 @@ import { spawnTied } from './services';
 
 export interface RedisServer {
   url: string;
+  /** The environment that points a service at it (REDIS_URL). */
+  env: Record<string, string>;
+  /** The same, as the registry takes it. */
+  endpoint: RedisEndpoint;
   port: number;
   password: string | undefined;
   /** The current redis-server process (a new one after `restart`). */
@@ -39,7 +44,7 @@ export async function startRedisServer(options: { password?: string } = {}): Pro
   if (!hasRedisServer()) throw new Error(REDIS_INSTALL_HINT);
   const dir = tmpdir();
   let port = 0;
-  let current: { child: ChildProcess; exited: Promise<unknown> } | undefined;
+  let current: RedisProcess | undefined;
   for (let attempt = 0; !current; attempt += 1) {
     port = await freePort();
     try {
@@ -58,8 +63,11 @@ export async function startRedisServer(options: { password?: string } = {}): Pro
     await running.exited;
     clearTimeout(timer);
   };
+  const url = `redis://${auth}127.0.0.1:${port}`;
   const server: RedisServer = {
-    url: `redis://${auth}127.0.0.1:${port}`,
+    url,
+    env: { REDIS_URL: url },
+    endpoint: { mode: 'standalone', url },
     port,
     password: options.password,
     process: current.child,
@@ -74,9 +82,22 @@ export async function startRedisServer(options: { password?: string } = {}): Pro
 }
 
 /** Starts redis-server on `port` and waits until it accepts connections. */
-async function launch(port: number, dir: string, password: string | undefined): Promise<{ child: ChildProcess; exited: Promise<unknown> }> {
+function launch(port: number, dir: string, password: string | undefined): Promise<RedisProcess> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'];
   if (password) args.push('--requirepass', password);
+  return launchRedis(args, port);
+}
+
+export interface RedisProcess {
+  child: ChildProcess;
+  exited: Promise<unknown>;
+}
+
+/**
+ * Starts `redis-server args` (a server, a Cluster node, or with `--sentinel` a Sentinel) that
+ * listens on `port`, and waits until it accepts connections. It dies with this process.
+ */
+export async function launchRedis(args: readonly string[], port: number): Promise<RedisProcess> {
   // Its own process group, so that Ctrl-C on `npm start` does not stop Redis before the services.
   const child = spawnTied('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
   const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import type { RedisEndpoint } from '@corral/contracts';
 import { freePort, randomPrefix, waitFor } from './net';
-import { startRedisServer, type RedisServer } from './redis-server';
+import { startRedisCluster, startSentinelSet } from './redis-ha';
+import { startRedisServer } from './redis-server';
 import { runToEnd, startService, type ServiceProcess } from './services';
 
 export interface StackOptions {
@@ -12,6 +14,14 @@ export interface StackOptions {
    * with a random password (requirepass) that only the trusted services receive.
    */
   redisUrl?: string;
+  /** Use the Redis these variables point at (REDIS_SENTINELS…, REDIS_CLUSTER_NODES…), as `redisUrl` does. */
+  redisEnv?: Record<string, string>;
+  /**
+   * Which private Redis to start when none is given: one server (the default), a master with a
+   * replica and three Sentinels, or a three-master Cluster. CORRAL_TEST_REDIS sets the default,
+   * so that a suite runs unchanged on each.
+   */
+  privateRedis?: PrivateRedisKind;
   prefix?: string;
   hostId?: string;
   loopbackBase?: string;
@@ -27,11 +37,25 @@ export interface StackOptions {
   readyTimeoutMs?: number;
 }
 
+export const PRIVATE_REDIS_KINDS = ['standalone', 'sentinel', 'cluster'] as const;
+export type PrivateRedisKind = (typeof PRIVATE_REDIS_KINDS)[number];
+
+/** A Redis the stack started and stops: its environment, and a restart that loses its data. */
+export interface PrivateRedis {
+  env: Record<string, string>;
+  endpoint: RedisEndpoint;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 export interface Stack {
   url: string;
+  /** REDIS_URL, when Redis is one server; '' for Sentinel or Cluster (see `redisEnv`). */
   redisUrl: string;
-  /** The private redis-server, when the stack started one. */
-  redis: RedisServer | undefined;
+  /** The variables that point the services at Redis. */
+  redisEnv: Record<string, string>;
+  /** The private Redis, when the stack started one. */
+  redis: PrivateRedis | undefined;
   prefix: string;
   hostId: string;
   env: NodeJS.ProcessEnv;
@@ -54,7 +78,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const loopbackBase = options.loopbackBase ?? DEFAULT_LOOPBACK_BASE;
   const port = options.port || (await freePort());
   const workerPort = options.workerPort || (await freePort(loopbackBase));
-  let redis: RedisServer | undefined;
+  let redis: PrivateRedis | undefined;
+  const external = options.redisEnv ?? (options.redisUrl ? { REDIS_URL: options.redisUrl } : undefined);
   const services = new Map<string, ServiceProcess>();
   let stopping = false;
 
@@ -62,14 +87,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stopping = true;
     // The router first (no new work), then the worker (finishes what runs), then the rest.
     for (const name of ['router', 'worker', 'watchdog']) await services.get(name)?.stop();
-    if (!redis && options.redisUrl) await runToEnd('netprov', ['down'], env).catch(() => undefined);
+    if (!redis && external) await runToEnd('netprov', ['down'], env).catch(() => undefined);
     await redis?.stop();
   };
 
-  const redisUrl = options.redisUrl ?? (redis = await startRedisServer({ password: randomBytes(18).toString('base64url') })).url;
+  const redisEnv = external ?? (redis = await startPrivateRedis(options.privateRedis ?? privateRedisFromEnv())).env;
+  const redisUrl = redisEnv['REDIS_URL'] ?? '';
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    REDIS_URL: redisUrl,
+    ...withoutRedis(process.env),
+    ...redisEnv,
     CORRAL_REDIS_PREFIX: prefix,
     CORRAL_HOST_ID: hostId,
     CORRAL_BACKEND: 'loopback',
@@ -100,9 +126,37 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       },
       { timeoutMs: options.readyTimeoutMs ?? 60_000, intervalMs: 50 },
     );
-    return { url, redisUrl, redis, prefix, hostId, env, services, stop };
+    return { url, redisUrl, redisEnv, redis, prefix, hostId, env, services, stop };
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/** The variables that say where Redis is: the stack's own replace any the caller's environment has. */
+const REDIS_VARIABLES = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_SENTINEL_MASTER', 'REDIS_SENTINEL_PASSWORD', 'REDIS_CLUSTER_NODES', 'REDIS_PASSWORD'];
+
+function withoutRedis(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const rest = { ...env };
+  for (const name of REDIS_VARIABLES) delete rest[name];
+  return rest;
+}
+
+/** CORRAL_TEST_REDIS: which private Redis the test tooling starts (standalone when unset). */
+export function privateRedisFromEnv(env: NodeJS.ProcessEnv = process.env): PrivateRedisKind {
+  const kind = env['CORRAL_TEST_REDIS'] || 'standalone';
+  if (!(PRIVATE_REDIS_KINDS as readonly string[]).includes(kind)) throw new Error(`CORRAL_TEST_REDIS=${kind} must be one of ${PRIVATE_REDIS_KINDS.join(', ')}`);
+  return kind as PrivateRedisKind;
+}
+
+/** Starts a private Redis of `kind`, each with random passwords that only the trusted services receive. */
+export function startPrivateRedis(kind: PrivateRedisKind): Promise<PrivateRedis> {
+  switch (kind) {
+    case 'standalone':
+      return startRedisServer({ password: randomBytes(18).toString('base64url') });
+    case 'sentinel':
+      return startSentinelSet();
+    case 'cluster':
+      return startRedisCluster();
   }
 }

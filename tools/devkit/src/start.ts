@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * `npm start`: the whole single-machine stack in the foreground. Ctrl-C stops all of it.
- * PORT (router, default 8080), CORRAL_SLOTS (default 4), REDIS_URL (default: a private
- * redis-server without persistence, stopped on exit); every other variable reaches the services.
+ * PORT (router, default 8080), CORRAL_SLOTS (default 4), REDIS_URL, REDIS_SENTINELS or
+ * REDIS_CLUSTER_NODES with their companions (default: a private redis-server without
+ * persistence, stopped on exit); every other variable reaches the services.
  */
 import { hasRedisServer, REDIS_INSTALL_HINT } from './redis-server';
 import { startStack, type Stack } from './stack';
@@ -21,16 +22,23 @@ function intFromEnv(name: string, fallback: number, min: number, max: number): n
   return value;
 }
 
+/** The variables that point at a Redis of the operator's, when one of the three is set. */
+function externalRedis(): Record<string, string> | undefined {
+  const redis = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('REDIS_') && !!e[1]));
+  return redis['REDIS_URL'] || redis['REDIS_SENTINELS'] || redis['REDIS_CLUSTER_NODES'] ? redis : undefined;
+}
+
 async function main(): Promise<void> {
   const port = intFromEnv('PORT', 8080, 1, 65_535);
   const slots = intFromEnv('CORRAL_SLOTS', 4, 1, 65_000);
-  if (!process.env['REDIS_URL'] && !hasRedisServer()) {
+  const redisEnv = externalRedis();
+  if (!redisEnv && !hasRedisServer()) {
     // `npm start` installs it first as root; this is the launcher run on its own.
     process.stderr.write(`corral: ${REDIS_INSTALL_HINT}\n`);
     process.exit(1);
   }
   const say = (text: string): void => void process.stderr.write(`corral: ${text}\n`);
-  say(`starting ${slots} slots, ${process.env['REDIS_URL'] ? 'Redis at REDIS_URL' : 'a private redis-server'}…`);
+  say(`starting ${slots} slots, ${redisEnv ? `Redis at ${Object.keys(redisEnv).filter((k) => !k.endsWith('PASSWORD')).join(', ')}` : 'a private redis-server'}…`);
 
   const running: { stack?: Stack } = {};
   let stopping = false;
@@ -55,7 +63,7 @@ async function main(): Promise<void> {
   const stack = await startStack({
     port,
     slots,
-    redisUrl: process.env['REDIS_URL'] || undefined,
+    ...(redisEnv ? { redisEnv } : {}),
     prefix: process.env['CORRAL_REDIS_PREFIX'] || 'corral',
     hostId: process.env['CORRAL_HOST_ID'] || 'local',
     loopbackBase: process.env['CORRAL_LOOPBACK_BASE'] || undefined,

@@ -6,7 +6,7 @@ import type { Registry } from '@corral/registry';
  * ioredis is loaded here, on first use, so kernel runs with `--no-redis` skip its start-up
  * (about 70 ms of a one-second `up`).
  */
-export function connectRegistry(config: Pick<NetprovConfig, 'redisUrl' | 'redisPrefix'>): Promise<Registry> {
+export function connectRegistry(config: Pick<NetprovConfig, 'redis' | 'redisPrefix'>): Promise<Registry> {
   const registry = require('@corral/registry') as typeof import('@corral/registry');
-  return registry.Registry.connect({ url: config.redisUrl, prefix: config.redisPrefix, failFast: true, connectTimeoutMs: 5000 });
+  return registry.Registry.connect({ redis: config.redis, prefix: config.redisPrefix, failFast: true, connectTimeoutMs: 5000 });
 }

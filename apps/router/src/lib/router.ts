@@ -22,7 +22,7 @@ export interface RouterHandle extends Running {
 /** Starts the router: Redis, the idle-event subscription, the HTTP API. */
 export async function startRouter(config: Readonly<RouterConfig>, log: Logger): Promise<RouterHandle> {
   const registry = await Registry.connect({
-    url: config.redisUrl,
+    redis: config.redis,
     prefix: config.redisPrefix,
     onError: (err) => log.warn({ err: err.message }, 'redis connection error'),
   });

@@ -93,7 +93,7 @@ export interface WatchdogHandle extends Running {
  */
 export async function startWatchdog(config: Readonly<WatchdogConfig>, log: Logger): Promise<WatchdogHandle> {
   const registry = await Registry.connect({
-    url: config.redisUrl,
+    redis: config.redis,
     prefix: config.redisPrefix,
     onError: (err) => log.warn({ err: err.message }, 'redis connection error'),
   });

@@ -34,7 +34,7 @@ const PROGRESS_EVERY = 100;
 export async function startWorker(config: Readonly<WorkerConfig>, log: Logger): Promise<WorkerHandle> {
   const janitorPath = resolveJanitor();
   const registry = await Registry.connect({
-    url: config.redisUrl,
+    redis: config.redis,
     prefix: config.redisPrefix,
     onError: (err) => log.warn({ err: err.message }, 'redis connection error'),
   });

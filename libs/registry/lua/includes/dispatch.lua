@@ -40,7 +40,7 @@ end
 local function assign(Q, id, t)
   local ip, port, host = claim(Q, id, t.token, t.requestId, t.ttl)
   writeAssigned(Q.assignedPrefix .. t.id, id, ip, port, host, t.token, t.ttl)
-  redis.call('PUBLISH', Q.routerPrefix .. t.router, 'assigned ' .. t.id)
+  publish(Q.routerPrefix .. t.router, 'assigned ' .. t.id)
 end
 
 -- A slot whose sandbox is ready: to the oldest waiting request, else to the end of the idle list.

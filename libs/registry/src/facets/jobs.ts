@@ -24,15 +24,11 @@ export class JobLedger {
   /** Replaces the watchdog's entry of a running job (the worker swapped in another sandbox). */
   async update(host: string, job: RunningSandbox): Promise<void> {
     const k = this.d.keys;
-    await this.d.connection.run((redis) =>
-      redis
-        .multi()
-        .del(k.job(job.slotId))
-        .hset(k.job(job.slotId), ...jobFields(job))
-        .sadd(k.running(host), job.slotId)
-        .publish(k.events, `running ${host}`)
-        .exec(),
-    );
+    const sharded = this.d.connection.shardedPubSub;
+    await this.d.connection.run((redis) => {
+      const tx = redis.multi().del(k.job(job.slotId)).hset(k.job(job.slotId), ...jobFields(job)).sadd(k.running(host), job.slotId);
+      return (sharded ? tx.spublish(k.events, `running ${host}`) : tx.publish(k.events, `running ${host}`)).exec();
+    });
   }
 
   /** Puts back a job the worker still runs after Redis lost its data (worker); false when the slot is in service or gone. */
