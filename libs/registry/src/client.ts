@@ -30,14 +30,17 @@ function reconnectOnReadonly(err: Error): 2 | false {
  * Cluster. Both speak the same commands; the registry's keys share one hash tag, so on a
  * Cluster every command, script, pipeline and transaction goes to the one shard that owns it.
  */
-export function createClient(endpoint: RedisEndpoint, failFast: boolean): Redis | Cluster {
+export function createClient(endpoint: RedisEndpoint, failFast: boolean, forQueues = false): Redis | Cluster {
+  // BullMQ's connections retry a command until Redis is back (its blocking reads and lock
+  // renewals must not fail over a reconnect), so they have no per-command retry limit.
+  const perRequest = forQueues ? { ...retries(false), maxRetriesPerRequest: null } : retries(failFast);
   switch (endpoint.mode) {
     case 'standalone':
-      return new Redis(endpoint.url, { ...COMMON, ...retries(failFast) });
+      return new Redis(endpoint.url, { ...COMMON, ...perRequest });
     case 'sentinel':
       return new Redis({
         ...COMMON,
-        ...retries(failFast),
+        ...perRequest,
         sentinels: endpoint.sentinels.map((n) => ({ host: n.host, port: n.port })),
         name: endpoint.masterName,
         role: 'master',
@@ -51,7 +54,7 @@ export function createClient(endpoint: RedisEndpoint, failFast: boolean): Redis 
       });
     case 'cluster': {
       // Nodes are reconnected by the Cluster (clusterRetryStrategy), not each on its own.
-      const perCommand = { ...retries(failFast) };
+      const perCommand = { ...perRequest };
       delete perCommand.retryStrategy;
       const options: ClusterOptions = {
         ...COMMON,

@@ -5,5 +5,7 @@ export { RegistryReplyError } from './reply-codes';
 export { SlotInventory, type SetStateOutcome, type SlotReadyOutcome } from './facets/slots';
 export { LeaseQueue, type SlotRequest } from './facets/queue';
 export { JobLedger, type StartJobOutcome } from './facets/jobs';
-export { KeyAdmission, type Admission, type KeyLimits } from './facets/admission';
+export { KeyAdmission, type Admission, type AdmissionUsage, type KeyLimits } from './facets/admission';
 export { Liveness, type RegistryEvent } from './facets/liveness';
+export { BackgroundRecords, toExecutionRecord, type CancelOutcome, type FinalAnswer, type NewRecord, type StartOutcome } from './facets/background';
+export { JobQueues, type DeliveryEntry, type ExecutionEntry, type QueueCounts, type QueueRunner, type QueueRunnerOptions } from './job-queues';

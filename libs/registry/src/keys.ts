@@ -57,6 +57,17 @@ export interface KeySchema {
   keyInFlight(keyName: string): string;
   /** STRING counter of one API key's requests in the current rate window. */
   keyRate(keyName: string, window: number): string;
+  /**
+   * HASH (with a TTL) of an execution kept in the background: state, createdAt, startedAt,
+   * finishedAt, attempts, cancelRequested, result or error (JSON), webhook (JSON), batchId.
+   */
+  execution(id: string): string;
+  /** HASH (with a TTL) of a batch: createdAt, members (JSON array of execution ids). */
+  batch(id: string): string;
+  /** Pub/sub channel: "cancel <execution id>", heard by every router. */
+  cancels: string;
+  /** What BullMQ's keys start with (its `prefix` option): inside the hash tag, beside the registry's. */
+  queuePrefix: string;
 }
 
 export function keySchema(prefix: string): KeySchema {
@@ -90,5 +101,9 @@ export function keySchema(prefix: string): KeySchema {
     stats: `${p}:stats`,
     keyInFlight: (keyName) => `${p}:key:${keyName}:inflight`,
     keyRate: (keyName, window) => `${p}:key:${keyName}:rate:${window}`,
+    execution: (id) => `${p}:execution:${id}`,
+    batch: (id) => `${p}:batch:${id}`,
+    cancels: `${p}:cancels`,
+    queuePrefix: `${p}:bull`,
   };
 }

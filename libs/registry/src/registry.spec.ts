@@ -369,6 +369,22 @@ describe('admission: API keys across routers', () => {
     expect((over as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(0);
     expect((over as { retryAfterMs: number }).retryAfterMs).toBeLessThanOrEqual(60_000);
   });
+
+  it('a submission counts all its executions against the rate at once, or none; its executions then hold places in flight only', async () => {
+    const rate5 = { ...limits, ratePerMinute: 5, maxConcurrent: 2 };
+    expect(await registry.admission.admit('dave', 'tests-6', rate5, { rate: 6, inFlight: false })).toMatchObject({ admitted: false, limit: 'rate' });
+    expect(await registry.admission.admit('dave', 'tests-4', rate5, { rate: 4, inFlight: false })).toEqual({ admitted: true });
+    // Its executions: no rate, a place in flight each.
+    expect(await registry.admission.admit('dave', 't1', rate5, { rate: 0, inFlight: true })).toEqual({ admitted: true });
+    expect(await registry.admission.admit('dave', 't2', rate5, { rate: 0, inFlight: true })).toEqual({ admitted: true });
+    expect(await registry.admission.admit('dave', 't3', rate5, { rate: 0, inFlight: true })).toMatchObject({ admitted: false, limit: 'concurrency' });
+    await registry.admission.release('dave', 't1');
+    await registry.admission.release('dave', 't2');
+    // One request is left of the rate: a refused one used none of it.
+    expect(await registry.admission.admit('dave', 'r1', rate5)).toEqual({ admitted: true });
+    await registry.admission.release('dave', 'r1');
+    expect(await registry.admission.admit('dave', 'r2', rate5)).toMatchObject({ admitted: false, limit: 'rate' });
+  });
 });
 
 describe('liveness: heartbeats, the epoch, silent hosts, events', () => {

@@ -1,5 +1,7 @@
 import { Connection, type RegistryOptions } from './connection';
+import { BackgroundRecords } from './facets/background';
 import { JobLedger } from './facets/jobs';
+import { JobQueues } from './job-queues';
 import { KeyAdmission } from './facets/admission';
 import { LeaseQueue } from './facets/queue';
 import { Liveness } from './facets/liveness';
@@ -33,6 +35,8 @@ export class Registry {
   readonly admission: KeyAdmission;
   /** Heartbeats, the epoch, silent hosts, and the events channel. */
   readonly liveness: Liveness;
+  /** Executions kept in the background and batches: their records and the cancel channel (router). */
+  readonly background: BackgroundRecords;
 
   private constructor(private readonly connection: Connection) {
     const keys = keySchema(connection.options.prefix);
@@ -42,7 +46,19 @@ export class Registry {
     this.jobs = new JobLedger(deps);
     this.admission = new KeyAdmission(deps);
     this.liveness = new Liveness(deps);
+    this.background = new BackgroundRecords(deps);
+    this.keys = keys;
     internals.set(this, { connection, keys });
+  }
+
+  private readonly keys: KeySchema;
+
+  /**
+   * The durable queues of background executions and webhook deliveries (BullMQ, on
+   * connections of their own to the same Redis); `keepMs`: how long finished entries are kept.
+   */
+  openQueues(keepMs: number): JobQueues {
+    return new JobQueues(this.connection.endpoint, this.keys, keepMs);
   }
 
   /** Connects and waits until Redis answers. @throws RegistryUnavailableError naming the (redacted) URL and the cause */

@@ -17,8 +17,10 @@ export const REPLY = {
   CLAIMED: 5,
   /** The ticket waits in the shared queue. */
   QUEUED: 6,
-  /** The ticket was withdrawn before a slot was assigned to it. */
+  /** The ticket was withdrawn before a slot was assigned to it; an execution was cancelled before it started. */
   CANCELLED: 7,
+  /** A running execution is marked to be stopped. */
+  CANCEL_REQUESTED: 8,
   /** No such slot. */
   NO_SLOT: -1,
   /** The slot is not held under the caller's token (another lease holds it, or none does). */
@@ -37,6 +39,10 @@ export const REPLY = {
   OVER_CONCURRENCY: -8,
   /** The host's worker beats again: its slots stay in service. */
   HOST_ALIVE: -9,
+  /** The execution has its final state already. */
+  FINAL: -10,
+  /** No such execution record (never made, or expired). */
+  NO_RECORD: -11,
 } as const;
 
 export type ReplyName = keyof typeof REPLY;

@@ -23,6 +23,10 @@ export const SCRIPT_REPLIES = {
   recordKill: ['OK', 'NOT_HOLDER', 'NOT_STARTED'],
   admitKey: ['OK', 'OVER_RATE', 'OVER_CONCURRENCY'],
   markHostDead: ['OK', 'HOST_ALIVE'],
+  startExecution: ['OK', 'CANCELLED', 'FINAL', 'NO_RECORD'],
+  finishExecution: ['OK', 'FINAL', 'NO_RECORD'],
+  cancelExecution: ['CANCELLED', 'CANCEL_REQUESTED', 'FINAL', 'NO_RECORD'],
+  setWebhook: ['OK', 'NO_RECORD'],
 } as const satisfies Record<ScriptName, readonly ReplyName[]>;
 
 type Replies = typeof SCRIPT_REPLIES;
@@ -155,12 +159,12 @@ export class Scripts {
 
   async admitKey(
     keyName: string,
-    a: { now: number; window: number; windowMs: number; ratePerWindow: number; maxConcurrent: number; requestId: string; holdMs: number },
+    a: { now: number; window: number; windowMs: number; ratePerWindow: number; maxConcurrent: number; requestId: string; holdMs: number; rateWeight: number; inFlight: boolean },
   ): Promise<{ code: ReplyOf<'admitKey'>; retryAfterMs: number }> {
     const { code, rest } = await this.run(
       'admitKey',
       [this.k.keyRate(keyName, a.window), this.k.keyInFlight(keyName)],
-      [a.now, a.ratePerWindow, a.windowMs, a.maxConcurrent, a.requestId, a.holdMs],
+      [a.now, a.ratePerWindow, a.windowMs, a.maxConcurrent, a.requestId, a.holdMs, a.rateWeight, a.inFlight ? 1 : 0],
     );
     return { code, retryAfterMs: Math.max(0, Number(rest[0] ?? 0)) };
   }
@@ -174,5 +178,23 @@ export class Scripts {
       [k.slotPrefix, k.jobPrefix, Date.now(), k.events, host],
     );
     return code === 'OK' ? Number(rest[0]) : 0;
+  }
+
+  async startExecution(record: string, now: string): Promise<{ code: ReplyOf<'startExecution'>; attempts: number }> {
+    const { code, rest } = await this.run('startExecution', [record], [now]);
+    return { code, attempts: Number(rest[0] ?? 0) };
+  }
+
+  async finishExecution(record: string, state: string, field: string, json: string, now: string, keepMs: number): Promise<ReplyOf<'finishExecution'>> {
+    return (await this.run('finishExecution', [record], [state, field, json, now, keepMs])).code;
+  }
+
+  async cancelExecution(record: string, now: string, keepMs: number, channel: string, id: string): Promise<{ code: ReplyOf<'cancelExecution'>; state: string | undefined }> {
+    const { code, rest } = await this.run('cancelExecution', [record], [now, keepMs, channel, id]);
+    return { code, state: typeof rest[0] === 'string' ? rest[0] : undefined };
+  }
+
+  async setWebhook(record: string, json: string): Promise<ReplyOf<'setWebhook'>> {
+    return (await this.run('setWebhook', [record], [json])).code;
   }
 }

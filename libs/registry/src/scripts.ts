@@ -20,7 +20,11 @@ export type ScriptName =
   | 'recordKill'
   | 'admitKey'
   | 'restoreJob'
-  | 'markHostDead';
+  | 'markHostDead'
+  | 'startExecution'
+  | 'finishExecution'
+  | 'cancelExecution'
+  | 'setWebhook';
 
 const INCLUDE = /^--- @include "([\w-]+)"$/gm;
 

@@ -12,12 +12,24 @@ export interface KeyLimits {
 
 export type Admission = { admitted: true } | { admitted: false; limit: 'rate' | 'concurrency'; retryAfterMs: number };
 
+/**
+ * What one admission counts: `rate` requests against the per-minute rate (a submission of many
+ * executions counts them all when it is accepted; 0 for an execution already counted), and
+ * whether it takes a place in flight until released.
+ */
+export interface AdmissionUsage {
+  rate: number;
+  inFlight: boolean;
+}
+
+const ONE_REQUEST: AdmissionUsage = { rate: 1, inFlight: true };
+
 /** Per-key rate and concurrency limits, counted in Redis so that they hold across routers (router). */
 export class KeyAdmission {
   constructor(private readonly d: FacetDeps) {}
 
   /** Admits one request of an API key against its rate (per minute) and concurrency limits. */
-  async admit(keyName: string, requestId: string, limits: KeyLimits): Promise<Admission> {
+  async admit(keyName: string, requestId: string, limits: KeyLimits, usage: AdmissionUsage = ONE_REQUEST): Promise<Admission> {
     const now = Date.now();
     const { code, retryAfterMs } = await this.d.scripts.admitKey(keyName, {
       now,
@@ -27,6 +39,8 @@ export class KeyAdmission {
       maxConcurrent: limits.maxConcurrent,
       requestId,
       holdMs: limits.holdMs,
+      rateWeight: usage.rate,
+      inFlight: usage.inFlight,
     });
     if (code === 'OK') return { admitted: true };
     return { admitted: false, limit: code === 'OVER_RATE' ? 'rate' : 'concurrency', retryAfterMs };
