@@ -129,3 +129,27 @@ describe('where Redis is', () => {
     expect(problems(() => loadRouterConfig({ REDIS_URL: 'redis://:a@h:1', REDIS_PASSWORD: 'b' }))[0]).toMatch(/keep one/);
   });
 });
+
+describe('webhooks and background work (router)', () => {
+  it('CORRAL_WEBHOOK_ALLOW: host names, host:port, IP addresses, CIDR ranges', () => {
+    const { webhooks } = loadRouterConfig({ CORRAL_WEBHOOK_ALLOW: 'hooks.example.com, 127.0.0.1:9000,[::1]:8080, 10.0.0.0/8,example.org:443' });
+    expect(webhooks.allow).toEqual([
+      { kind: 'host', host: 'hooks.example.com', port: null },
+      { kind: 'cidr', address: '127.0.0.1', prefix: 32, family: 'ipv4', port: 9000 },
+      { kind: 'cidr', address: '::1', prefix: 128, family: 'ipv6', port: 8080 },
+      { kind: 'cidr', address: '10.0.0.0', prefix: 8, family: 'ipv4', port: null },
+      { kind: 'host', host: 'example.org', port: 443 },
+    ]);
+    expect(loadRouterConfig({}).webhooks).toMatchObject({ allow: [], secret: undefined, attempts: 5 });
+  });
+
+  it.each([
+    ['CORRAL_WEBHOOK_ALLOW', '10.0.0.0/40', /not a CIDR range/],
+    ['CORRAL_WEBHOOK_ALLOW', 'host:99999', /port that is not 1-65535/],
+    ['CORRAL_WEBHOOK_ALLOW', 'under_score.example', /not a host name/],
+    ['CORRAL_WEBHOOK_SECRET', 'short', /at least 16 characters/],
+    ['CORRAL_TEST_PARALLELISM', '0', /between 1 and 1000/],
+  ])('%s=%s is refused', (name, value, message) => {
+    expect(problems(() => loadRouterConfig({ [name]: value }))[0]).toMatch(message);
+  });
+});

@@ -1,9 +1,19 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { BACKENDS, DEFAULT_EXECUTION_LIMITS, NAME_PATTERN, type Backend, type ExecutionLimits, type RedisEndpoint } from '@corral/contracts';
+import {
+  BACKENDS,
+  DEFAULT_EXECUTION_LIMITS,
+  DEFAULT_SUBMISSION_LIMITS,
+  NAME_PATTERN,
+  type Backend,
+  type ExecutionLimits,
+  type RedisEndpoint,
+  type SubmissionLimits,
+} from '@corral/contracts';
 import { EnvReader, type Env } from './env';
 import { redisEndpoint } from './redis';
+import { webhookConfig, type WebhookConfig } from './webhooks';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -26,6 +36,22 @@ export interface ApiKey {
   sha256: string;
   ratePerMinute: number;
   maxConcurrent: number;
+  /** Signs this key's webhooks instead of CORRAL_WEBHOOK_SECRET. */
+  webhookSecret?: string;
+}
+
+/** Test cases and executions kept in the background (router). */
+export interface BackgroundConfig {
+  /** How many of one submission's tests run at once at most (fewer when the pool is small: one slot is left to others). */
+  testParallelism: number;
+  /** How long a finished background execution (and a batch) is kept for GET. */
+  resultTtlS: number;
+  /** Background executions one router runs at once. */
+  concurrency: number;
+  /** A router's hold on a background execution; one whose router died is taken up by another after about this. */
+  lockMs: number;
+  /** How many times a background execution is started, at most, when its worker or router dies under it. */
+  attempts: number;
 }
 
 export interface RouterConfig extends CommonConfig {
@@ -33,7 +59,7 @@ export interface RouterConfig extends CommonConfig {
   apiKeys: readonly ApiKey[];
   port: number;
   bindHost: string;
-  limits: ExecutionLimits;
+  limits: SubmissionLimits;
   maxBodyBytes: number;
   /** How long a client may take to send a request's headers (408 beyond). */
   headersTimeoutMs: number;
@@ -48,6 +74,8 @@ export interface RouterConfig extends CommonConfig {
   /** How many other slots to try when a slot's worker refuses the connection. */
   maxRetries: number;
   shutdownGraceMs: number;
+  background: BackgroundConfig;
+  webhooks: WebhookConfig;
 }
 
 export interface WorkerConfig extends CommonConfig {
@@ -188,7 +216,11 @@ function apiKeys(r: EnvReader): ApiKey[] {
         if (!Number.isInteger(rate) || !Number.isInteger(concurrent) || (rate as number) < 1 || (concurrent as number) < 1) {
           throw new Error(`entry ${i} (${name}): ratePerMinute and maxConcurrent must be whole numbers of at least 1`);
         }
-        keys.push({ name, sha256: hash, ratePerMinute: rate as number, maxConcurrent: concurrent as number });
+        const webhookSecret = k['webhookSecret'];
+        if (webhookSecret !== undefined && (typeof webhookSecret !== 'string' || webhookSecret.length < 16)) {
+          throw new Error(`entry ${i} (${name}): webhookSecret must be a string of at least 16 characters`);
+        }
+        keys.push({ name, sha256: hash, ratePerMinute: rate as number, maxConcurrent: concurrent as number, ...(webhookSecret ? { webhookSecret } : {}) });
       }
     } catch (err) {
       r.problem(`CORRAL_API_KEYS_FILE=${file}: ${(err as Error).message}`);
@@ -218,7 +250,11 @@ export function loadRouterConfig(env: Env): Readonly<RouterConfig> {
     ...common(r),
     port: r.int('PORT', 8080, { min: 0, max: 65_535 }),
     bindHost: r.string('HOST', '127.0.0.1'),
-    limits: limits(r),
+    limits: {
+      ...limits(r),
+      maxTests: r.int('CORRAL_MAX_TESTS', DEFAULT_SUBMISSION_LIMITS.maxTests, { min: 1, max: 10_000 }),
+      maxBatch: r.int('CORRAL_MAX_BATCH', DEFAULT_SUBMISSION_LIMITS.maxBatch, { min: 1, max: 10_000 }),
+    },
     apiKeys: apiKeys(r),
     maxBodyBytes: r.int('CORRAL_MAX_BODY_BYTES', 4 * 1024 * 1024, { min: 1024 }),
     ...requestTimeouts(r),
@@ -227,6 +263,14 @@ export function loadRouterConfig(env: Env): Readonly<RouterConfig> {
     claimTtlMs: r.int('CORRAL_CLAIM_TTL_MS', 15_000, { min: 100 }),
     maxRetries: r.int('CORRAL_MAX_RETRIES', 3, { min: 0, max: 100 }),
     shutdownGraceMs: r.int('CORRAL_SHUTDOWN_GRACE_MS', 30_000, { min: 0 }),
+    background: {
+      testParallelism: r.int('CORRAL_TEST_PARALLELISM', 4, { min: 1, max: 1000 }),
+      resultTtlS: r.int('CORRAL_RESULT_TTL_S', 3600, { min: 1, max: 30 * 86_400 }),
+      concurrency: r.int('CORRAL_ASYNC_CONCURRENCY', 2, { min: 1, max: 1000 }),
+      lockMs: r.int('CORRAL_ASYNC_LOCK_MS', 10_000, { min: 1000, max: 600_000 }),
+      attempts: r.int('CORRAL_ASYNC_ATTEMPTS', 3, { min: 1, max: 20 }),
+    },
+    webhooks: webhookConfig(r),
   });
 }
 

@@ -1,6 +1,7 @@
 export {
   LOG_LEVELS,
   type ApiKey,
+  type BackgroundConfig,
   configVariables,
   loadNetprovConfig,
   loadRouterConfig,
@@ -15,3 +16,4 @@ export {
   type WorkerConfig,
 } from './config';
 export { ConfigError, EnvReader, type Env } from './env';
+export { parseAllowEntry, type WebhookAllowEntry, type WebhookConfig } from './webhooks';

@@ -5,6 +5,8 @@
 export const ERROR_CATALOGUE = {
   invalid_json: { httpStatus: 400, message: 'The request body is not valid JSON.' },
   invalid_request: { httpStatus: 400, message: 'The request does not match the API.' },
+  callback_refused: { httpStatus: 400, message: 'The callbackUrl is not an allowed destination (CORRAL_WEBHOOK_ALLOW).' },
+  invalid_id: { httpStatus: 400, message: 'That is not an execution or batch id.' },
   unauthorized: { httpStatus: 401, message: 'A valid API key is required.' },
   bad_token: { httpStatus: 403, message: 'The slot token is missing, wrong or already used.' },
   not_found: { httpStatus: 404, message: 'No such endpoint.' },

@@ -35,11 +35,14 @@ afterEach(async () => {
 });
 
 describe('background records: one final state per execution', () => {
-  it('queued → running → done, once; a second finish changes nothing', async () => {
+  it('queued → taken up → running → done, once; a second finish changes nothing', async () => {
     const id = randomUUID();
-    await registry.background.create(id, { createdAt: new Date(), ttlMs: KEEP_MS });
+    await registry.background.create(id, { createdAt: new Date(), ttlMs: KEEP_MS, keyName: null });
     expect(await registry.background.get(id)).toMatchObject({ id, state: 'queued', attempts: 0 });
     expect(await registry.background.start(id)).toEqual({ kind: 'started', attempts: 1 });
+    expect(await registry.background.get(id)).toMatchObject({ state: 'queued', attempts: 1 });
+    expect(await registry.background.handOver(id)).toBe(true);
+    expect(await registry.background.get(id)).toMatchObject({ state: 'running', startedAt: expect.any(String) });
     // Its router died; another takes it up.
     expect(await registry.background.start(id)).toEqual({ kind: 'started', attempts: 2 });
     expect(await registry.background.finish(id, 'done', { result: result(id, 'first') }, KEEP_MS)).toBe(true);
@@ -47,26 +50,33 @@ describe('background records: one final state per execution', () => {
     expect(await registry.background.start(id)).toEqual({ kind: 'final' });
     const record = await registry.background.get(id);
     expect(record).toMatchObject({ state: 'done', attempts: 2, result: { stdout: 'first' } });
-    expect(record?.startedAt).toEqual(expect.any(String));
     expect(record?.finishedAt).toEqual(expect.any(String));
   });
 
-  it('a queued execution cancelled never starts; a running one is told to stop, through the channel', async () => {
+  it('a queued execution cancelled is never handed over, even when a router has taken it up; a running one is told to stop', async () => {
     const queued = randomUUID();
+    const taken = randomUUID();
     const running = randomUUID();
-    for (const id of [queued, running]) await registry.background.create(id, { createdAt: new Date(), ttlMs: KEEP_MS });
+    for (const id of [queued, taken, running]) await registry.background.create(id, { createdAt: new Date(), ttlMs: KEEP_MS, keyName: null });
     const heard: string[] = [];
     const stop = await registry.background.onCancel((id) => heard.push(id));
     try {
       expect(await registry.background.cancel(queued, KEEP_MS)).toEqual({ kind: 'cancelled' });
       expect(await registry.background.start(queued)).toEqual({ kind: 'final' });
+      // Taken up, waiting for a slot: cancelled, and its router is told.
+      expect(await registry.background.start(taken)).toEqual({ kind: 'started', attempts: 1 });
+      expect(await registry.background.cancel(taken, KEEP_MS)).toEqual({ kind: 'cancelled' });
+      expect(await registry.background.handOver(taken)).toBe(false);
       expect(await registry.background.start(running)).toEqual({ kind: 'started', attempts: 1 });
+      expect(await registry.background.handOver(running)).toBe(true);
       expect(await registry.background.cancel(running, KEEP_MS)).toEqual({ kind: 'requested' });
-      await waitFor('the cancel heard', () => heard.includes(running), { timeoutMs: 5000 });
-      expect(heard).toEqual([running]);
+      await waitFor('the cancels heard', () => heard.length === 3, { timeoutMs: 5000 });
+      expect(heard).toEqual([queued, taken, running]);
       expect(await registry.background.cancelRequested(running)).toBe(true);
-      // Its runner stops it and records it; taken up again (its router died), it is cancelled at once.
-      expect(await registry.background.start(running)).toEqual({ kind: 'cancelled' });
+      // Taken up again (its router died), it is not handed over again.
+      expect(await registry.background.start(running)).toEqual({ kind: 'started', attempts: 2 });
+      expect(await registry.background.handOver(running)).toBe(false);
+      expect(await registry.background.finish(running, 'cancelled', null, KEEP_MS)).toBe(true);
       expect(await registry.background.cancel(running, KEEP_MS)).toEqual({ kind: 'final', state: 'cancelled' });
       expect(await registry.background.cancel(randomUUID(), KEEP_MS)).toEqual({ kind: 'missing' });
     } finally {
@@ -79,6 +89,7 @@ describe('background records: one final state per execution', () => {
     await registry.background.create(id, {
       createdAt: new Date(),
       ttlMs: KEEP_MS,
+      keyName: 'alice',
       batchId: 'b',
       webhook: { url: 'http://127.0.0.1:1/', deliveryId: 'd', state: 'pending', attempts: [] },
       final: { state: 'done', answer: { result: result(id, 'x') } },
@@ -88,8 +99,9 @@ describe('background records: one final state per execution', () => {
     const [got, none] = await registry.background.getMany([id, randomUUID()]);
     expect(got).toMatchObject({ state: 'done', attempts: 1, batchId: 'b', result: { stdout: 'x' }, webhook: { state: 'delivered' } });
     expect(none).toBeNull();
-    await registry.background.createBatch('batch-1', [id], new Date(), KEEP_MS);
-    expect(await registry.background.getBatch('batch-1')).toEqual({ createdAt: expect.any(String), members: [id] });
+    expect((await registry.background.getOwned(id))?.keyName).toBe('alice');
+    await registry.background.createBatch('batch-1', [id], new Date(), KEEP_MS, 'alice');
+    expect(await registry.background.getBatch('batch-1')).toEqual({ createdAt: expect.any(String), members: [id], keyName: 'alice' });
     expect(await registry.background.getBatch('batch-2')).toBeNull();
   });
 });
@@ -113,7 +125,7 @@ describe('job queues (BullMQ): durable, cancellable, taken up again when their r
     const ids = Array.from({ length: 10 }, () => randomUUID());
     await q.addExecutions(ids.map(entry));
     await q.addExecutions([entry(ids[0]!)]);
-    q.runExecutions(async (e) => void ran.push(e.id), { concurrency: 3, lockMs: 5000, maxStalls: 2 }, () => undefined);
+    q.runExecutions(async (e) => (ran.push(e.id), 'done' as const), { concurrency: 3, lockMs: 5000, maxStalls: 2 }, () => undefined);
     await waitFor('every entry run', () => ran.length === 10, { timeoutMs: 10_000 });
     await new Promise((r) => setTimeout(r, 200));
     expect([...ran].sort()).toEqual([...ids].sort());
@@ -127,11 +139,11 @@ describe('job queues (BullMQ): durable, cancellable, taken up again when their r
     let started = false;
     const runner = q.runExecutions(
       (_e, signal) =>
-        new Promise<void>((resolve) => {
+        new Promise<'done'>((resolve) => {
           started = true;
           signal.addEventListener('abort', () => {
             aborted = true;
-            resolve();
+            resolve('done');
           });
         }),
       { concurrency: 1, lockMs: 5000, maxStalls: 2 },
@@ -155,7 +167,7 @@ describe('job queues (BullMQ): durable, cancellable, taken up again when their r
     let startedOnFirst = false;
     const dying = first.runExecutions(
       () =>
-        new Promise<void>(() => {
+        new Promise<'done'>(() => {
           startedOnFirst = true; // never ends: its router is about to die
         }),
       { concurrency: 1, lockMs: 1000, maxStalls: 2 },
@@ -166,9 +178,19 @@ describe('job queues (BullMQ): durable, cancellable, taken up again when their r
     await dying.close(true);
     const second = open();
     const ranOnSecond: string[] = [];
-    second.runExecutions(async (e) => void ranOnSecond.push(e.id), { concurrency: 1, lockMs: 1000, maxStalls: 2 }, () => undefined);
+    second.runExecutions(async (e) => (ranOnSecond.push(e.id), 'done' as const), { concurrency: 1, lockMs: 1000, maxStalls: 2 }, () => undefined);
     await waitFor('the entry taken up by the second router', () => ranOnSecond.length === 1, { timeoutMs: 15_000 });
     expect(ranOnSecond).toEqual([id]);
+  });
+
+  it('an entry given back (its router shuts down before the hand-over) is taken up again', async () => {
+    const q = open();
+    const id = randomUUID();
+    const seen: string[] = [];
+    q.runExecutions(async (e) => (seen.push(e.id), seen.length === 1 ? 'give_back' : 'done'), { concurrency: 1, lockMs: 5000, maxStalls: 2 }, () => undefined);
+    await q.addExecutions([entry(id)]);
+    await waitFor('the entry run twice', () => seen.length === 2, { timeoutMs: 10_000 });
+    expect(seen).toEqual([id, id]);
   });
 
   it('deliveries are retried with backoff until one succeeds; the last attempt is said to be last', async () => {

@@ -1,4 +1,4 @@
-import { Queue, Worker, type Job as BullJob } from 'bullmq';
+import { Queue, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import type { Cluster } from 'ioredis';
 import type Redis from 'ioredis';
 import type { RedisEndpoint } from '@corral/contracts';
@@ -118,9 +118,23 @@ export class JobQueues {
     }
   }
 
-  /** Runs queued executions on this router: `process` gets the entry, which attempt, and a signal aborted by `cancel`. */
-  runExecutions(process: (entry: ExecutionEntry, signal: AbortSignal) => Promise<void>, options: QueueRunnerOptions, onFailed: FailedListener<ExecutionEntry>): QueueRunner {
-    return this.run(EXECUTIONS, async (job: BullJob<ExecutionEntry>, signal) => process(job.data, signal), options, onFailed);
+  /**
+   * Runs queued executions on this router: `process` gets the entry and a signal aborted by
+   * `cancel`; it answers `give_back` when this router cannot run it after all (it is shutting
+   * down before the job was handed over): the entry goes back to wait, for any router.
+   */
+  runExecutions(process: (entry: ExecutionEntry, signal: AbortSignal) => Promise<'done' | 'give_back'>, options: QueueRunnerOptions, onFailed: FailedListener<ExecutionEntry>): QueueRunner {
+    return this.run(
+      EXECUTIONS,
+      async (job: BullJob<ExecutionEntry>, signal, token) => {
+        if ((await process(job.data, signal)) === 'give_back') {
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
+      },
+      options,
+      onFailed,
+    );
   }
 
   /** Runs webhook deliveries on this router: `deliver` throws to have the attempt retried; it gets the attempt's number (1, 2…) and whether it is the last. */
@@ -136,10 +150,10 @@ export class JobQueues {
     );
   }
 
-  private run<T>(name: string, process: (job: BullJob<T>, signal: AbortSignal) => Promise<void>, options: QueueRunnerOptions, onFailed: FailedListener<T>): QueueRunner {
+  private run<T>(name: string, process: (job: BullJob<T>, signal: AbortSignal, token: string | undefined) => Promise<void>, options: QueueRunnerOptions, onFailed: FailedListener<T>): QueueRunner {
     const worker = new Worker<T>(
       name,
-      async (job, _token, signal) => process(job, signal ?? new AbortController().signal),
+      async (job, token, signal) => process(job, signal ?? new AbortController().signal, token),
       {
         connection: this.client(),
         prefix: this.keys.queuePrefix,

@@ -23,7 +23,8 @@ export const SCRIPT_REPLIES = {
   recordKill: ['OK', 'NOT_HOLDER', 'NOT_STARTED'],
   admitKey: ['OK', 'OVER_RATE', 'OVER_CONCURRENCY'],
   markHostDead: ['OK', 'HOST_ALIVE'],
-  startExecution: ['OK', 'CANCELLED', 'FINAL', 'NO_RECORD'],
+  startExecution: ['OK', 'FINAL', 'NO_RECORD'],
+  handOverExecution: ['OK', 'CANCELLED', 'NO_RECORD'],
   finishExecution: ['OK', 'FINAL', 'NO_RECORD'],
   cancelExecution: ['CANCELLED', 'CANCEL_REQUESTED', 'FINAL', 'NO_RECORD'],
   setWebhook: ['OK', 'NO_RECORD'],
@@ -180,9 +181,13 @@ export class Scripts {
     return code === 'OK' ? Number(rest[0]) : 0;
   }
 
-  async startExecution(record: string, now: string): Promise<{ code: ReplyOf<'startExecution'>; attempts: number }> {
-    const { code, rest } = await this.run('startExecution', [record], [now]);
+  async startExecution(record: string): Promise<{ code: ReplyOf<'startExecution'>; attempts: number }> {
+    const { code, rest } = await this.run('startExecution', [record], []);
     return { code, attempts: Number(rest[0] ?? 0) };
+  }
+
+  async handOverExecution(record: string, now: string): Promise<ReplyOf<'handOverExecution'>> {
+    return (await this.run('handOverExecution', [record], [now])).code;
   }
 
   async finishExecution(record: string, state: string, field: string, json: string, now: string, keepMs: number): Promise<ReplyOf<'finishExecution'>> {

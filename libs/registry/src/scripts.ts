@@ -22,6 +22,7 @@ export type ScriptName =
   | 'restoreJob'
   | 'markHostDead'
   | 'startExecution'
+  | 'handOverExecution'
   | 'finishExecution'
   | 'cancelExecution'
   | 'setWebhook';

@@ -1,5 +1,6 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import type { RedisEndpoint } from '@corral/contracts';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { freePort, waitFor } from './net';
 import { connect } from 'node:net';
@@ -37,18 +38,22 @@ function ping(port: number): Promise<boolean> {
 }
 
 /**
- * Starts a private redis-server on a free loopback port, without persistence: it writes no
- * file, so nothing is left behind however it ends.
+ * Starts a private redis-server on a free loopback port. Without `dataDir` it has no
+ * persistence: it writes no file, so nothing is left behind however it ends. With it, every
+ * write goes to an append-only file there, flushed every second (`appendfsync everysec`: a
+ * crash of the machine loses at most the last second), and a restart reads it back.
  */
-export async function startRedisServer(options: { password?: string } = {}): Promise<RedisServer> {
+export async function startRedisServer(options: { password?: string; dataDir?: string } = {}): Promise<RedisServer> {
   if (!hasRedisServer()) throw new Error(REDIS_INSTALL_HINT);
-  const dir = tmpdir();
+  const dir = options.dataDir ?? tmpdir();
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const persistent = options.dataDir !== undefined;
   let port = 0;
   let current: RedisProcess | undefined;
   for (let attempt = 0; !current; attempt += 1) {
     port = await freePort();
     try {
-      current = await launch(port, dir, options.password);
+      current = await launch(port, dir, options.password, persistent);
     } catch (err) {
       if (attempt < 3) continue; // the port was taken between freePort and listen
       throw err;
@@ -74,7 +79,7 @@ export async function startRedisServer(options: { password?: string } = {}): Pro
     stop: stopCurrent,
     restart: async () => {
       await stopCurrent();
-      current = await launch(port, dir, options.password);
+      current = await launch(port, dir, options.password, persistent);
       server.process = current.child;
     },
   };
@@ -82,8 +87,10 @@ export async function startRedisServer(options: { password?: string } = {}): Pro
 }
 
 /** Starts redis-server on `port` and waits until it accepts connections. */
-function launch(port: number, dir: string, password: string | undefined): Promise<RedisProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'];
+function launch(port: number, dir: string, password: string | undefined, persistent: boolean): Promise<RedisProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--loglevel', 'warning'];
+  // noeviction: BullMQ's queues must never lose a key to memory pressure (it is Redis' default; said here so that it stays).
+  args.push('--maxmemory-policy', 'noeviction', ...(persistent ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no']));
   if (password) args.push('--requirepass', password);
   return launchRedis(args, port);
 }

@@ -22,6 +22,12 @@ export interface StackOptions {
    * so that a suite runs unchanged on each.
    */
   privateRedis?: PrivateRedisKind;
+  /**
+   * Where the private redis-server keeps its append-only file, so that what was accepted (a
+   * background execution answered 202, a webhook still to deliver) survives a restart of the
+   * stack; unset: it keeps nothing (tests).
+   */
+  redisDataDir?: string;
   prefix?: string;
   hostId?: string;
   loopbackBase?: string;
@@ -91,7 +97,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await redis?.stop();
   };
 
-  const redisEnv = external ?? (redis = await startPrivateRedis(options.privateRedis ?? privateRedisFromEnv())).env;
+  const redisEnv = external ?? (redis = await startPrivateRedis(options.privateRedis ?? privateRedisFromEnv(), options.redisDataDir)).env;
   const redisUrl = redisEnv['REDIS_URL'] ?? '';
   const env: NodeJS.ProcessEnv = {
     ...withoutRedis(process.env),
@@ -150,10 +156,10 @@ export function privateRedisFromEnv(env: NodeJS.ProcessEnv = process.env): Priva
 }
 
 /** Starts a private Redis of `kind`, each with random passwords that only the trusted services receive. */
-export function startPrivateRedis(kind: PrivateRedisKind): Promise<PrivateRedis> {
+export function startPrivateRedis(kind: PrivateRedisKind, dataDir?: string): Promise<PrivateRedis> {
   switch (kind) {
     case 'standalone':
-      return startRedisServer({ password: randomBytes(18).toString('base64url') });
+      return startRedisServer({ password: randomBytes(18).toString('base64url'), ...(dataDir ? { dataDir } : {}) });
     case 'sentinel':
       return startSentinelSet();
     case 'cluster':

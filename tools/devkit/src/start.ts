@@ -2,10 +2,14 @@
 /**
  * `npm start`: the whole single-machine stack in the foreground. Ctrl-C stops all of it.
  * PORT (router, default 8080), CORRAL_SLOTS (default 4), REDIS_URL, REDIS_SENTINELS or
- * REDIS_CLUSTER_NODES with their companions (default: a private redis-server without
- * persistence, stopped on exit); every other variable reaches the services.
+ * REDIS_CLUSTER_NODES with their companions (default: a private redis-server, stopped on exit,
+ * that keeps an append-only file in CORRAL_REDIS_DATA_DIR, default .corral/redis of the
+ * checkout, so that background executions survive a restart); every other variable reaches the
+ * services.
  */
+import { join } from 'node:path';
 import { hasRedisServer, REDIS_INSTALL_HINT } from './redis-server';
+import { REPO_ROOT } from './services';
 import { startStack, type Stack } from './stack';
 
 /** How often the launcher checks that whatever started it is still there. */
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
   const stack = await startStack({
     port,
     slots,
-    ...(redisEnv ? { redisEnv } : {}),
+    ...(redisEnv ? { redisEnv } : { redisDataDir: process.env['CORRAL_REDIS_DATA_DIR'] || join(REPO_ROOT, '.corral', 'redis') }),
     prefix: process.env['CORRAL_REDIS_PREFIX'] || 'corral',
     hostId: process.env['CORRAL_HOST_ID'] || 'local',
     loopbackBase: process.env['CORRAL_LOOPBACK_BASE'] || undefined,

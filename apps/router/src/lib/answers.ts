@@ -31,6 +31,7 @@ export function errorAnswer(err: unknown, log: Pick<DispatchLog, 'error'>): Erro
       message: err.message,
       ...(err.details === undefined ? {} : { details: err.details }),
       ...(err.code === 'unauthorized' ? { headers: { 'www-authenticate': 'Bearer' } } : {}),
+      ...(err.code === 'rate_limited' ? { headers: { 'retry-after': String(Math.max(1, Math.ceil(Number((err.details as { retryAfterMs?: number } | undefined)?.retryAfterMs ?? 1000) / 1000))) } } : {}),
     };
   }
   if (err instanceof RegistryUnavailableError) return REGISTRY_DOWN;

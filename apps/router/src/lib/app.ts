@@ -6,7 +6,9 @@ import { openApiDocument, runtimesAnswer, type PoolAnswer } from '@corral/contra
 import type { Registry } from '@corral/registry';
 import type { Logger } from '@corral/service';
 import { errorAnswer, sendError } from './answers';
-import { KeyRing } from './auth';
+import type { KeyRing } from './auth';
+import type { Background } from './background';
+import { backgroundRoutes } from './background-routes';
 import { executionRoute, type InFlightExecution } from './execution-route';
 import type { RouterMetrics } from './metrics';
 import type { WorkerProxy } from './proxy';
@@ -21,6 +23,8 @@ export interface RouterDeps {
   proxy: WorkerProxy;
   metrics: RouterMetrics;
   log: Logger;
+  keys: KeyRing;
+  background: Background;
 }
 
 /** The router's own version, for the OpenAPI document. */
@@ -28,11 +32,10 @@ const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.js
 
 /** The router's HTTP API (express 5: a rejected promise reaches the error handler). */
 export function createApp(deps: RouterDeps): express.Express {
-  const { config, registry, queue, proxy, metrics, log, inFlight } = deps;
+  const { config, registry, queue, proxy, metrics, log, inFlight, keys, background } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const keys = new KeyRing(config.apiKeys);
   const openApi = JSON.stringify(openApiDocument(config.limits, { version: VERSION, apiKeys: keys.enabled }));
   /** With API keys on, only a known key passes; a missing or wrong key ends here with 401. */
   const authenticate = (req: Request, _res: Response, next: NextFunction): void => {
@@ -68,7 +71,8 @@ export function createApp(deps: RouterDeps): express.Express {
     res.json(runtimesAnswer(await registry.liveness.hosts()));
   });
 
-  app.post('/v1/executions', executionRoute({ config, keys, registry, queue, proxy, metrics, log, inFlight }));
+  app.post('/v1/executions', executionRoute({ config, keys, registry, queue, proxy, metrics, log, inFlight, background }));
+  backgroundRoutes(app, { config, keys, background });
 
   app.all('/v1/executions', (_req, res) => sendError(res, { code: 'method_not_allowed', message: 'Use POST /v1/executions.' }));
   app.use((_req, res) => sendError(res, { code: 'not_found' }));

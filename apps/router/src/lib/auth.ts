@@ -11,6 +11,12 @@ export class KeyRing {
     this.byHash = new Map(keys.map((key) => [key.sha256, key]));
   }
 
+  /** A key by its name (a background execution remembers whose it is); undefined when it is no longer configured. */
+  byName(name: string): ApiKey | undefined {
+    for (const key of this.byHash.values()) if (key.name === name) return key;
+    return undefined;
+  }
+
   get enabled(): boolean {
     return this.byHash.size > 0;
   }

@@ -1,6 +1,6 @@
 import type { ApiKey } from '@corral/config';
 import { CorralError, type Job, type Lease } from '@corral/contracts';
-import { RegistryUnavailableError, type Admission, type KeyLimits } from '@corral/registry';
+import { RegistryUnavailableError, type Admission, type AdmissionUsage, type KeyLimits } from '@corral/registry';
 import type { Attempt } from './proxy';
 
 /** Room left for the answer to travel once the job's own wall limit has passed. */
@@ -8,7 +8,7 @@ const ANSWER_GRACE_MS = 30_000;
 
 /** API keys' limits, counted across routers (the registry's admission facet). */
 export interface AdmissionPort {
-  admit(keyName: string, requestId: string, limits: KeyLimits): Promise<Admission>;
+  admit(keyName: string, requestId: string, limits: KeyLimits, usage?: AdmissionUsage): Promise<Admission>;
   release(keyName: string, requestId: string): Promise<void>;
 }
 
@@ -66,6 +66,12 @@ export interface DispatchContext {
   /** Other slots tried after the first when a slot cannot take the job. */
   maxRetries: number;
   ports: DispatchPorts;
+  /**
+   * What the key's admission counts: one request (the default), or, for an execution of a
+   * submission whose executions were all counted against the rate when it was accepted, a
+   * place in flight alone.
+   */
+  usage?: AdmissionUsage;
 }
 
 /** How one execution request ended; the route maps it to HTTP, metrics count it by `kind`. */
@@ -96,7 +102,7 @@ export async function dispatchExecution(job: Job, ctx: DispatchContext): Promise
   const holdMs = ctx.queueTimeoutMs + job.timeoutMs + ANSWER_GRACE_MS;
   let admission: Admission;
   try {
-    admission = await ports.admission.admit(key.name, ctx.requestId, { ratePerMinute: key.ratePerMinute, maxConcurrent: key.maxConcurrent, holdMs });
+    admission = await ports.admission.admit(key.name, ctx.requestId, { ratePerMinute: key.ratePerMinute, maxConcurrent: key.maxConcurrent, holdMs }, ctx.usage);
   } catch (err) {
     return registryDown(err, ports.log);
   }

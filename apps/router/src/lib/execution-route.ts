@@ -3,11 +3,12 @@ import { performance } from 'node:perf_hooks';
 import { finished } from 'node:stream';
 import type { Request, Response } from 'express';
 import type { RouterConfig } from '@corral/config';
-import { CorralError, parseExecutionRequest, type ErrorCode, type ExecutionLimits, type Job } from '@corral/contracts';
+import { CorralError, parseSubmission, STATUS_HEADER, type ErrorCode, type Submission, type SubmissionLimits } from '@corral/contracts';
 import type { Registry } from '@corral/registry';
 import type { Logger } from '@corral/service';
 import { errorAnswer, outcomeAnswer, outcomeLabel, sendError, type ErrorAnswer } from './answers';
 import type { KeyRing } from './auth';
+import type { Background } from './background';
 import { readBody } from './body';
 import { dispatchExecution } from './dispatch';
 import type { RouterMetrics } from './metrics';
@@ -28,18 +29,22 @@ export interface ExecutionRouteDeps {
   metrics: RouterMetrics;
   log: Logger;
   inFlight: Set<InFlightExecution>;
+  background: Background;
 }
 
-/** Reads and validates the job. @throws CorralError (invalid_json, invalid_request, payload_too_large, unsupported_media_type…) */
-async function readJob(req: Request, maxBodyBytes: number, limits: ExecutionLimits): Promise<Job> {
+/** Reads a JSON body. @throws CorralError (invalid_json, payload_too_large, unsupported_media_type…) */
+export async function readJson(req: Request, maxBodyBytes: number): Promise<unknown> {
   const body = await readBody(req, maxBodyBytes);
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new CorralError('invalid_json', 'The request body is not valid JSON (send a JSON object with at least "code").');
   }
-  return parseExecutionRequest(parsed, limits);
+}
+
+/** Reads and validates the submission. @throws CorralError (invalid_json, invalid_request, payload_too_large, unsupported_media_type…) */
+async function readSubmission(req: Request, maxBodyBytes: number, limits: SubmissionLimits): Promise<Submission> {
+  return parseSubmission(await readJson(req, maxBodyBytes), limits);
 }
 
 /**
@@ -71,7 +76,7 @@ function tally(res: Response, metrics: RouterMetrics): (label: string | null) =>
  * HTTP. Every ending is counted by what it was, once its answer is out (not when the client left).
  */
 export function executionRoute(deps: ExecutionRouteDeps): (req: Request, res: Response) => Promise<void> {
-  const { config, keys, registry, queue, proxy, metrics, log, inFlight } = deps;
+  const { config, keys, registry, queue, proxy, metrics, log, inFlight, background } = deps;
   return async (req, res) => {
     const count = tally(res, metrics);
     const entry: InFlightExecution = {
@@ -95,7 +100,22 @@ export function executionRoute(deps: ExecutionRouteDeps): (req: Request, res: Re
     try {
       const key = keys.identify(req.headers);
       if (key) reqLog = reqLog.child({ key: key.name });
-      const job = await readJob(req, config.maxBodyBytes, config.limits);
+      const submission = await readSubmission(req, config.maxBodyBytes, config.limits);
+      if (!submission.wait) {
+        const id = await background.accept(submission, key);
+        count('queued');
+        res.status(202).set('location', `/v1/executions/${id}`).json({ id, state: 'queued' });
+        return;
+      }
+      if (submission.tests || submission.callbackUrl) {
+        const waited = await background.runWaited(submission, key, gone.signal, reqLog);
+        if (waited.kind === 'stopped') return count(null);
+        if (waited.kind === 'error') throw waited.error;
+        count('tests' in waited.result ? waited.result.summary.status : waited.result.status);
+        res.status(200).set(STATUS_HEADER, 'tests' in waited.result ? waited.result.summary.status : waited.result.status).json(waited.result);
+        return;
+      }
+      const job = submission.job;
       const body = Buffer.from(JSON.stringify(job));
       const outcome = await dispatchExecution(job, {
         requestId,

@@ -10,6 +10,18 @@ export interface RouterMetrics {
   finished(status: string, seconds: number): void;
   queueWait(seconds: number): void;
   proxyError(reason: string): void;
+  /** One test of a submission ended with this status (accepted, wrong_answer, …). */
+  verdict(status: string): void;
+  /** One webhook attempt: delivered, retried (it failed, another follows) or failed (the last). */
+  webhook(outcome: 'delivered' | 'retried' | 'failed'): void;
+  /** Where the depths of the background queues are read from when scraped. */
+  watchQueues(counts: () => Promise<{ executions: QueueDepth; deliveries: QueueDepth }>): void;
+}
+
+interface QueueDepth {
+  waiting: number;
+  active: number;
+  delayed: number;
 }
 
 /**
@@ -76,8 +88,38 @@ export function createMetrics(registry: Registry, queued: () => number): RouterM
       }
     },
   });
+  const verdicts = new Counter({
+    name: 'corral_test_verdicts_total',
+    help: 'Tests of submissions by status: accepted, wrong_answer, or how the run ended.',
+    labelNames: ['status'],
+    registers: [prom],
+  });
+  const webhooks = new Counter({
+    name: 'corral_webhook_deliveries_total',
+    help: 'Webhook attempts by outcome: delivered, retried, failed (the last attempt failed).',
+    labelNames: ['outcome'],
+    registers: [prom],
+  });
+  let queueCounts: (() => Promise<{ executions: QueueDepth; deliveries: QueueDepth }>) | null = null;
+  new Gauge({
+    name: 'corral_background_jobs',
+    help: 'Background executions and webhook deliveries in the durable queues, over the fleet, by queue and state.',
+    labelNames: ['queue', 'state'],
+    registers: [prom],
+    async collect() {
+      if (!queueCounts) return;
+      const counts = await queueCounts().catch(() => null);
+      if (!counts) return;
+      for (const [queue, depth] of Object.entries(counts)) for (const [state, n] of Object.entries(depth)) this.set({ queue, state }, n);
+    },
+  });
   return {
     registry: prom,
+    verdict: (status) => verdicts.inc({ status }),
+    webhook: (outcome) => webhooks.inc({ outcome }),
+    watchQueues(counts) {
+      queueCounts = counts;
+    },
     finished(status, seconds) {
       executions.inc({ status });
       latency.observe({ status }, seconds);

@@ -1,4 +1,4 @@
-import { Agent, request, type ServerResponse } from 'node:http';
+import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import {
   ERROR_HEADER,
   isErrorCode,
@@ -24,6 +24,17 @@ export type Attempt =
    * never used is the router's to give back.
    */
   | { kind: 'client_gone' };
+
+/** A hand-over whose answer was read whole: `body` is the worker's JSON (a result, or an error about the job). */
+export type CollectedAttempt = Attempt | (Extract<Attempt, { kind: 'answered' }> & { body: unknown });
+
+/** The most of a worker's answer the router reads whole: output at its cap, JSON-escaped, and collected files. */
+const MAX_COLLECTED_BYTES = 64 * 1024 * 1024;
+
+function answeredAttempt(answer: IncomingMessage, status: number): Extract<Attempt, { kind: 'answered' }> {
+  const executionStatus = answer.headers[STATUS_HEADER];
+  return { kind: 'answered', httpStatus: status, executionStatus: typeof executionStatus === 'string' ? executionStatus : undefined };
+}
 
 /** Connection errors that prove the request never reached a worker. */
 const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EHOSTDOWN']);
@@ -93,8 +104,73 @@ export class WorkerProxy {
    * `timeoutMs` bounds the wait for the worker's answer. Never rejects.
    */
   forward(res: ServerResponse, lease: Lease, body: Buffer, requestId: string, timeoutMs: number, clientGone: AbortSignal): Promise<Attempt> {
+    return this.handOver(lease, body, requestId, timeoutMs, clientGone, (answer, status, settle) => {
+      const headers: Record<string, string | string[]> = {};
+      for (const name of PASSED_HEADERS) {
+        const value = answer.headers[name];
+        if (value !== undefined) headers[name] = value;
+      }
+      res.writeHead(status, headers);
+      // Either side cut while the answer streams cuts the other: a client that leaves drops the
+      // connection to the worker; a worker that dies mid-answer leaves the client a cut answer,
+      // never a hanging one. (pipe, not pipeline: pipeline's own listeners on `res` are many.)
+      answer.pipe(res);
+      answer.once('close', () => {
+        if (!answer.complete) res.destroy();
+      });
+      res.once('close', () => {
+        if (!answer.complete) answer.destroy();
+      });
+      settle(answeredAttempt(answer, status));
+    });
+  }
+
+  /**
+   * Hands `body` to the worker holding `lease` and reads its whole answer (at most
+   * MAX_COLLECTED_BYTES): for the router's own use of a result (tests, background executions,
+   * webhooks), where nothing is streamed to a client. Never rejects.
+   */
+  collect(lease: Lease, body: Buffer, requestId: string, timeoutMs: number, cancelled: AbortSignal): Promise<CollectedAttempt> {
+    return this.handOver<CollectedAttempt>(lease, body, requestId, timeoutMs, cancelled, (answer, status, settle) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      answer.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > MAX_COLLECTED_BYTES) answer.destroy(Object.assign(new Error('answer too large'), { code: 'ETOOBIG' }));
+        else chunks.push(chunk);
+      });
+      answer.once('end', () => {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          settle({ kind: 'failed', reason: 'worker answered what is not JSON' });
+          return;
+        }
+        settle({ ...answeredAttempt(answer, status), body: parsed });
+      });
+      // Cut before its end: the job may have run, so it is a failure after the hand-over.
+      answer.once('close', () => {
+        if (!answer.complete) settle({ kind: 'failed', reason: 'the answer was cut' });
+      });
+    });
+  }
+
+  /**
+   * The hand-over both share: the request to the worker, its timeout, the client's (or the
+   * canceller's) abort, the worker's answers that mean the job never started; `consume` takes
+   * an answer to the job and settles the attempt.
+   */
+  private handOver<A extends Attempt>(
+    lease: Lease,
+    body: Buffer,
+    requestId: string,
+    timeoutMs: number,
+    clientGone: AbortSignal,
+    consume: (answer: IncomingMessage, status: number, settle: (attempt: A | Attempt) => void) => void,
+  ): Promise<A | Attempt> {
     if (clientGone.aborted) return Promise.resolve({ kind: 'client_gone' });
-    return new Promise<Attempt>((resolve) => {
+    return new Promise<A | Attempt>((resolve) => {
       const upstream = request({
         agent: this.agent,
         host: lease.ip,
@@ -110,7 +186,7 @@ export class WorkerProxy {
         },
       });
       let settled = false;
-      const settle = (attempt: Attempt): void => {
+      const settle = (attempt: A | Attempt): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -125,7 +201,7 @@ export class WorkerProxy {
       clientGone.addEventListener('abort', onClientGone, { once: true });
       upstream.on('error', (err) => settle(classifyProxyError(err)));
       upstream.on('response', (answer) => {
-        answer.on('error', () => undefined); // a cut answer is handled on its 'close' below
+        answer.on('error', () => undefined); // a cut answer is handled on its 'close'
         const status = answer.statusCode ?? 502;
         const errorCode = answer.headers[ERROR_HEADER];
         const early = classifyWorkerAnswer(status, typeof errorCode === 'string' ? errorCode : undefined);
@@ -134,24 +210,7 @@ export class WorkerProxy {
           settle(early);
           return;
         }
-        const headers: Record<string, string | string[]> = {};
-        for (const name of PASSED_HEADERS) {
-          const value = answer.headers[name];
-          if (value !== undefined) headers[name] = value;
-        }
-        res.writeHead(status, headers);
-        // Either side cut while the answer streams cuts the other: a client that leaves drops the
-        // connection to the worker; a worker that dies mid-answer leaves the client a cut answer,
-        // never a hanging one. (pipe, not pipeline: pipeline's own listeners on `res` are many.)
-        answer.pipe(res);
-        answer.once('close', () => {
-          if (!answer.complete) res.destroy();
-        });
-        res.once('close', () => {
-          if (!answer.complete) answer.destroy();
-        });
-        const executionStatus = answer.headers[STATUS_HEADER];
-        settle({ kind: 'answered', httpStatus: status, executionStatus: typeof executionStatus === 'string' ? executionStatus : undefined });
+        consume(answer, status, settle);
       });
       upstream.end(body);
     });

@@ -5,11 +5,14 @@ import type { RouterConfig } from '@corral/config';
 import { Registry } from '@corral/registry';
 import { runLoop, type Logger, type Running } from '@corral/service';
 import { createApp } from './app';
+import { KeyRing } from './auth';
+import { Background } from './background';
 import { answerClientErrors } from './client-errors';
 import type { InFlightExecution } from './execution-route';
 import { createMetrics } from './metrics';
 import { WorkerProxy } from './proxy';
 import { SlotQueue } from './slot-queue';
+import { WebhookPolicy } from './webhooks';
 
 /** How often expired claims are looked for (a claim's lease is CORRAL_CLAIM_TTL_MS, 15 s by default). */
 const RECLAIM_EVERY_MS = 1000;
@@ -38,7 +41,14 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
   const proxy = new WorkerProxy();
   const metrics = createMetrics(registry, () => queue.length);
   const inFlight = new Set<InFlightExecution>();
-  const app = createApp({ config, registry, queue, proxy, metrics, log, inFlight });
+  const keys = new KeyRing(config.apiKeys);
+  const background = new Background(
+    { config, registry, queue, proxy, metrics, log, keys, webhooks: new WebhookPolicy(config.webhooks.allow) },
+    registry.openQueues(config.background.resultTtlS * 1000),
+  );
+  metrics.watchQueues(() => background.counts());
+  await background.start();
+  const app = createApp({ config, registry, queue, proxy, metrics, log, inFlight, keys, background });
   const server = createServer(
     {
       // Both bound the arrival of a request, never the answer: a job may run for maxTimeoutMs.
@@ -83,7 +93,7 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
         for (const request of inFlight) request.cut('shutting_down', 'The router stopped before the execution finished; its result is lost.');
         setTimeout(() => server.closeAllConnections(), 100).unref();
       }, config.shutdownGraceMs);
-      await closed;
+      await Promise.all([closed, background.close(config.shutdownGraceMs)]);
       clearTimeout(grace);
       clearInterval(idleSweep);
       stopReclaiming.abort();

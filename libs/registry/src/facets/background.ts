@@ -1,8 +1,8 @@
 import type { ErrorCode, ExecutionRecord, ExecutionState, SubmissionResult } from '@corral/contracts';
 import type { FacetDeps } from './deps';
 
-/** How starting a background execution went (startExecution-1.lua). */
-export type StartOutcome = { kind: 'started'; attempts: number } | { kind: 'cancelled' } | { kind: 'final' } | { kind: 'missing' };
+/** How taking up a background execution went (startExecution-1.lua). */
+export type StartOutcome = { kind: 'started'; attempts: number } | { kind: 'final' } | { kind: 'missing' };
 
 /** How a cancel went (cancelExecution-1.lua). */
 export type CancelOutcome = { kind: 'cancelled' } | { kind: 'requested' } | { kind: 'final'; state: ExecutionState } | { kind: 'missing' };
@@ -12,6 +12,8 @@ export type FinalAnswer = { result: SubmissionResult } | { error: { code: ErrorC
 
 export interface NewRecord {
   createdAt: Date;
+  /** The API key it belongs to (only it may read or cancel it); null when keys are off. */
+  keyName: string | null;
   /** How long the record is kept before it ends (it is kept `resultTtlMs` after it ends). */
   ttlMs: number;
   batchId?: string;
@@ -60,6 +62,7 @@ export class BackgroundRecords {
   async create(id: string, r: NewRecord): Promise<void> {
     const fields: string[] = ['state', r.final?.state ?? 'queued', 'createdAt', r.createdAt.toISOString(), 'attempts', r.final ? '1' : '0'];
     if (r.batchId) fields.push('batchId', r.batchId);
+    if (r.keyName !== null) fields.push('keyName', r.keyName);
     if (r.webhook) fields.push('webhook', JSON.stringify(r.webhook));
     if (r.final) {
       const now = new Date().toISOString();
@@ -72,15 +75,20 @@ export class BackgroundRecords {
 
   /** A router takes up the execution (one attempt more), unless it was cancelled or has ended. */
   async start(id: string): Promise<StartOutcome> {
-    const { code, attempts } = await this.d.scripts.startExecution(this.d.keys.execution(id), new Date().toISOString());
+    const { code, attempts } = await this.d.scripts.startExecution(this.d.keys.execution(id));
     if (code === 'OK') return { kind: 'started', attempts };
-    return { kind: code === 'CANCELLED' ? 'cancelled' : code === 'FINAL' ? 'final' : 'missing' };
+    return { kind: code === 'FINAL' ? 'final' : 'missing' };
   }
 
-  /** Makes the execution final; false when it was already (then nothing changed). */
-  async finish(id: string, state: 'done' | 'cancelled', answer: FinalAnswer, keepMs: number): Promise<boolean> {
-    const [field, value] = 'result' in answer ? ['result', answer.result] : ['error', answer.error];
-    const code = await this.d.scripts.finishExecution(this.d.keys.execution(id), state, field, JSON.stringify(value), new Date().toISOString(), keepMs);
+  /** Its job is about to be handed over: it runs from now, unless a cancel came first (then false: do not hand it over). */
+  async handOver(id: string): Promise<boolean> {
+    return (await this.d.scripts.handOverExecution(this.d.keys.execution(id), new Date().toISOString())) === 'OK';
+  }
+
+  /** Makes the execution final (cancelled: with no answer); false when it was already (then nothing changed). */
+  async finish(id: string, state: 'done' | 'cancelled', answer: FinalAnswer | null, keepMs: number): Promise<boolean> {
+    const [field, value] = answer === null ? ['', null] : 'result' in answer ? ['result', answer.result] : ['error', answer.error];
+    const code = await this.d.scripts.finishExecution(this.d.keys.execution(id), state, field, value === null ? '' : JSON.stringify(value), new Date().toISOString(), keepMs);
     return code === 'OK';
   }
 
@@ -99,7 +107,14 @@ export class BackgroundRecords {
   }
 
   async get(id: string): Promise<ExecutionRecord | null> {
-    return toExecutionRecord(id, await this.d.connection.run((redis) => redis.hgetall(this.d.keys.execution(id))));
+    return (await this.getOwned(id))?.record ?? null;
+  }
+
+  /** The record and the API key it belongs to (null: keys were off). */
+  async getOwned(id: string): Promise<{ record: ExecutionRecord; keyName: string | null } | null> {
+    const fields = await this.d.connection.run((redis) => redis.hgetall(this.d.keys.execution(id)));
+    const record = toExecutionRecord(id, fields);
+    return record ? { record, keyName: fields['keyName'] ?? null } : null;
   }
 
   async getMany(ids: readonly string[]): Promise<(ExecutionRecord | null)[]> {
@@ -117,15 +132,16 @@ export class BackgroundRecords {
     await this.d.scripts.setWebhook(this.d.keys.execution(id), JSON.stringify(webhook));
   }
 
-  async createBatch(id: string, members: readonly string[], createdAt: Date, ttlMs: number): Promise<void> {
+  async createBatch(id: string, members: readonly string[], createdAt: Date, ttlMs: number, keyName: string | null): Promise<void> {
     const key = this.d.keys.batch(id);
-    await this.d.connection.run((redis) => redis.multi().hset(key, 'createdAt', createdAt.toISOString(), 'members', JSON.stringify(members)).pexpire(key, ttlMs).exec());
+    const fields = ['createdAt', createdAt.toISOString(), 'members', JSON.stringify(members), ...(keyName === null ? [] : ['keyName', keyName])];
+    await this.d.connection.run((redis) => redis.multi().hset(key, ...fields).pexpire(key, ttlMs).exec());
   }
 
-  async getBatch(id: string): Promise<{ createdAt: string; members: string[] } | null> {
+  async getBatch(id: string): Promise<{ createdAt: string; members: string[]; keyName: string | null } | null> {
     const f = await this.d.connection.run((redis) => redis.hgetall(this.d.keys.batch(id)));
     const members = parseJson<string[]>(f['members']);
-    return f['createdAt'] && members ? { createdAt: f['createdAt'], members } : null;
+    return f['createdAt'] && members ? { createdAt: f['createdAt'], members, keyName: f['keyName'] ?? null } : null;
   }
 
   /** Hears every cancel of a running execution (each router stops the ones it runs). */
