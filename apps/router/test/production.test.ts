@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CorralClient, type ErrorBody, type ExecutionResult, type RawAnswer } from '@corral/client';
 import { loadRouterConfig } from '@corral/config';
-import { REQUEST_FIELDS } from '@corral/contracts';
+import { REQUEST_FIELDS, SUBMISSION_FIELDS } from '@corral/contracts';
 import { REPO_ROOT } from '@corral/devkit';
 import { createLogger } from '@corral/service';
 import { startRouter } from '../src/lib/router';
@@ -24,7 +24,7 @@ async function slot(i: number, delayMs = 0): Promise<void> {
     req.on('end', () =>
       setTimeout(() => {
         res.writeHead(200, { 'content-type': 'application/json', 'x-corral-status': 'ok' });
-        res.end(JSON.stringify({ status: 'ok' }));
+        res.end(JSON.stringify({ id: req.headers['x-request-id'], status: 'ok', exitCode: 0, signal: null, stdout: 'x\n', stderr: '', truncated: false, durationMs: 1, cpuMs: 1, memoryBytes: 1 }));
         void registry.slots.ready(host, `${host}:${i}`, String(req.headers['x-corral-token']), 1, workerPort);
       }, delayMs),
     );
@@ -107,6 +107,39 @@ describe('API keys', () => {
   });
 });
 
+describe('API keys and submissions of many executions', () => {
+  async function send(key: string, path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await fetch(`${router.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+  const tests = (n: number) => Array.from({ length: n }, () => ({ expected: 'x' }));
+
+  it('every test, background execution and batch member counts against the rate, all at once or none', async () => {
+    const file = join(dir, 'keys-tests.json');
+    writeFileSync(file, JSON.stringify([{ name: 'alice', key: KEY_A, ratePerMinute: 5 }, { name: 'bob', key: KEY_B }]));
+    await startWith({ CORRAL_API_KEYS_FILE: file });
+    await slot(0);
+    const over = await send(KEY_A, '/v1/executions', { code: '1', tests: tests(6) });
+    expect(over.status).toBe(429);
+    expect((over.body as unknown as ErrorBody).error.code).toBe('rate_limited');
+    const ran = await send(KEY_A, '/v1/executions', { code: '1', tests: tests(3) });
+    expect(ran.status).toBe(200);
+    expect((ran.body['summary'] as { total: number }).total).toBe(3);
+    // Two left of five: a batch of three is refused whole, a background pair fits.
+    expect((await send(KEY_A, '/v1/batches', { executions: [{ code: '1' }, { code: '2' }, { code: '3' }] })).status).toBe(429);
+    const pair = await send(KEY_A, '/v1/executions', { code: '1', tests: tests(2), wait: false });
+    expect(pair.status).toBe(202);
+    expect((await send(KEY_A, '/v1/executions', { code: '1', wait: false })).status).toBe(429);
+    // A key reads and cancels only its own.
+    const id = String(pair.body['id']);
+    const asBob = await fetch(`${router.url}/v1/executions/${id}`, { headers: { authorization: `Bearer ${KEY_B}` } });
+    expect(asBob.status).toBe(404);
+    expect((await fetch(`${router.url}/v1/executions/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${KEY_B}` } })).status).toBe(404);
+    expect((await fetch(`${router.url}/v1/executions/${id}`, { headers: { authorization: `Bearer ${KEY_A}` } })).status).toBe(200);
+    expect((await fetch(`${router.url}/v1/executions/${id}`)).status).toBe(401);
+  });
+});
+
 describe('/metrics and /openapi.json', () => {
   it('expose executions by status, latency and queue-wait histograms, pool gauges, kills and proxy errors', async () => {
     await startWith({});
@@ -125,6 +158,25 @@ describe('/metrics and /openapi.json', () => {
     expect(text).toMatch(/^corral_router_process_cpu_seconds_total /m);
   });
 
+  it('count verdicts by status, and show the background queues by state', async () => {
+    await startWith({});
+    await slot(0);
+    const res = await fetch(`${router.url}/v1/executions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: '1', tests: [{ expected: 'x' }, { expected: 'x' }, { expected: 'y' }] }),
+    });
+    expect(((await res.json()) as { summary: unknown }).summary).toEqual({ total: 3, accepted: 2, failed: 1, skipped: 0, status: 'wrong_answer' });
+    expect(res.headers.get('x-corral-status')).toBe('wrong_answer');
+    const text = await (await fetch(`${router.url}/metrics`)).text();
+    expect(text).toMatch(/^corral_test_verdicts_total\{status="accepted"\} 2$/m);
+    expect(text).toMatch(/^corral_test_verdicts_total\{status="wrong_answer"\} 1$/m);
+    expect(text).toMatch(/^corral_executions_total\{status="wrong_answer"\} 1$/m);
+    expect(text).toMatch(/^corral_background_jobs\{queue="executions",state="waiting"\} 0$/m);
+    expect(text).toMatch(/^corral_background_jobs\{queue="deliveries",state="delayed"\} 0$/m);
+    expect(text).toMatch(/^# TYPE corral_webhook_deliveries_total counter$/m);
+  });
+
   it('counts refusals by their error code', async () => {
     await startWith({});
     await post(); // no slot at all: no_capacity after the deadline
@@ -137,7 +189,7 @@ describe('/metrics and /openapi.json', () => {
     const doc = (await (await fetch(`${router.url}/openapi.json`)).json()) as {
       components: { schemas: { ExecutionRequest: { properties: Record<string, unknown> } } };
     };
-    expect(Object.keys(doc.components.schemas.ExecutionRequest.properties).sort()).toEqual([...REQUEST_FIELDS].sort());
+    expect(Object.keys(doc.components.schemas.ExecutionRequest.properties).sort()).toEqual([...REQUEST_FIELDS, ...SUBMISSION_FIELDS].sort());
     const file = join(dir, 'openapi.json');
     writeFileSync(file, JSON.stringify(doc));
     const cli = join(REPO_ROOT, 'node_modules', '@seriousme', 'openapi-schema-validator', 'bin', 'validate-api-cli.js');

@@ -3,7 +3,7 @@ import { ERROR_CATALOGUE, type ErrorCode } from './errors';
 import { openApiDocument } from './openapi';
 
 /** Codes only a worker answers (to a router), or only other endpoints do. */
-const NOT_AN_EXECUTION_ANSWER: ErrorCode[] = ['bad_token', 'slot_busy', 'not_found', 'method_not_allowed'];
+const NOT_AN_EXECUTION_ANSWER: ErrorCode[] = ['bad_token', 'slot_busy', 'not_found', 'method_not_allowed', 'invalid_id'];
 
 describe('the OpenAPI document', () => {
   const doc = openApiDocument(DEFAULT_EXECUTION_LIMITS, { version: '0.0.0', apiKeys: false }) as {

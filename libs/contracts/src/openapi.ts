@@ -1,4 +1,6 @@
-import { type ExecutionLimits, REQUEST_FIELDS } from './api';
+import { REQUEST_FIELDS } from './api';
+import { backgroundPaths, backgroundSchemas, submissionProperties } from './openapi-background';
+import { DEFAULT_SUBMISSION_LIMITS, type SubmissionLimits } from './submission';
 import { ENTRY_EXTENSIONS, LANGUAGES } from './program';
 import { ERROR_CATALOGUE, MAX_DETAILS_CHARS, MAX_MESSAGE_CHARS, type ErrorCode } from './errors';
 import { SLOT_STATES } from './slots';
@@ -17,7 +19,8 @@ function errorResponse(description: string, codes: ErrorCode[]): Record<string, 
  * The OpenAPI 3.1 document of the public API, built from the same constants the router
  * validates with (request fields, limits, statuses, error codes), so that it cannot drift.
  */
-export function openApiDocument(limits: ExecutionLimits, options: { version: string; apiKeys: boolean }): Record<string, unknown> {
+export function openApiDocument(executionLimits: Omit<SubmissionLimits, 'maxTests' | 'maxBatch'> & Partial<SubmissionLimits>, options: { version: string; apiKeys: boolean }): Record<string, unknown> {
+  const limits: SubmissionLimits = { ...DEFAULT_SUBMISSION_LIMITS, ...executionLimits };
   const byStatus = (status: number): ErrorCode[] =>
     (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).filter((code) => ERROR_CATALOGUE[code].httpStatus === status);
   const request: Record<(typeof REQUEST_FIELDS)[number], Record<string, unknown>> = {
@@ -69,12 +72,17 @@ export function openApiDocument(limits: ExecutionLimits, options: { version: str
       '/v1/executions': {
         post: {
           operationId: 'createExecution',
-          summary: 'Run a program once and answer with what it did.',
+          summary: 'Run a program once (or once per test) and answer with what it did; or accept it to run in the background.',
           requestBody: { required: true, content: { [json]: { schema: { $ref: '#/components/schemas/ExecutionRequest' } } } },
           responses: {
             '200': {
-              description: 'The code ran, whatever it did (see status).',
-              content: { [json]: { schema: { $ref: '#/components/schemas/ExecutionResult' } } },
+              description: 'The code ran, whatever it did (see status); with `tests`, one verdict per test and a summary.',
+              content: { [json]: { schema: { oneOf: [{ $ref: '#/components/schemas/ExecutionResult' }, { $ref: '#/components/schemas/TestsResult' }] } } },
+            },
+            '202': {
+              description: '`wait: false`: accepted; it runs in the background. `Location` names its record (GET /v1/executions/{id}).',
+              headers: { Location: { schema: { type: 'string' } } },
+              content: { [json]: { schema: { $ref: '#/components/schemas/Accepted' } } },
             },
             '400': errorResponse('The request is not valid (JSON, fields, or HTTP itself).', byStatus(400)),
             '401': errorResponse('A valid API key is required.', byStatus(401)),
@@ -89,6 +97,7 @@ export function openApiDocument(limits: ExecutionLimits, options: { version: str
           },
         },
       },
+      ...backgroundPaths(),
       '/v1/pool': {
         get: {
           operationId: 'getPool',
@@ -143,7 +152,13 @@ export function openApiDocument(limits: ExecutionLimits, options: { version: str
     components: {
       ...(options.apiKeys ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : {}),
       schemas: {
-        ExecutionRequest: { type: 'object', additionalProperties: false, properties: request, oneOf: [{ required: ['code'] }, { required: ['files'] }] },
+        ExecutionRequest: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { ...request, ...submissionProperties(limits) },
+          oneOf: [{ required: ['code'] }, { required: ['files'] }],
+        },
+        ...backgroundSchemas(),
         ExecutionResult: {
           type: 'object',
           required: ['id', 'status', 'exitCode', 'signal', 'stdout', 'stderr', 'truncated', 'durationMs', 'cpuMs', 'memoryBytes'],

@@ -52,7 +52,12 @@ const PAUSE_MS = 200;
 /** What the worker answered, read as a result, or as the error about the job it was. */
 function readAnswer(attempt: Extract<CollectedAttempt, { kind: 'answered' }> & { body: unknown }): RunOutcome | null {
   const body = attempt.body as Record<string, unknown> | null;
-  if (attempt.httpStatus === 200 && body && typeof body['status'] === 'string') return { kind: 'result', result: body as unknown as ExecutionResult, attempts: 0 };
+  if (attempt.httpStatus === 200) {
+    if (body && typeof body['status'] === 'string' && typeof body['stdout'] === 'string' && typeof body['stderr'] === 'string') {
+      return { kind: 'result', result: body as unknown as ExecutionResult, attempts: 0 };
+    }
+    return { kind: 'not_run', error: { code: 'worker_failed', message: 'The worker answered what is not a result.' }, attempts: 0 };
+  }
   const error = (body?.['error'] ?? {}) as { code?: unknown; message?: unknown };
   const code = isErrorCode(error.code) ? error.code : 'worker_failed';
   return { kind: 'not_run', error: { code, message: typeof error.message === 'string' ? error.message : `The worker answered ${attempt.httpStatus}.` }, attempts: 0 };
