@@ -32,7 +32,9 @@ export const PROGRAMS: readonly Program[] = [
   js('stdin', 'console.log(require("fs").readFileSync(0, "utf8").toUpperCase())', { stdin: 'from stdin\n' }),
   js('process.stdin events', 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(s.split("\\n").length))', { stdin: 'a\nb\nc\n' }),
   js('args', 'console.log(process.argv.slice(2), process.argv.length, process.argv[1])', { args: ['one', 'two words', '--flag'] }),
-  js('event loop order', 'setTimeout(() => console.log("timeout")); setImmediate(() => console.log("immediate")); process.nextTick(() => console.log("tick")); Promise.resolve().then(() => console.log("micro")); console.log("sync")'),
+  // From the main module a timeout and an immediate run in either order (node documents it);
+  // from an I/O callback the immediate always runs first, so the table schedules them there.
+  js('event loop order', 'require("fs").readFile(__filename, () => { setTimeout(() => console.log("timeout")); setImmediate(() => console.log("immediate")); process.nextTick(() => console.log("tick")); Promise.resolve().then(() => console.log("micro")); console.log("sync") })'),
   js('stderr and stdout', 'console.error("to stderr"); console.log("to stdout"); process.stderr.write("raw\\n")'),
   js('exit and beforeExit listeners', 'process.on("beforeExit", (c) => console.log("beforeExit", c)); process.on("exit", (c) => console.log("exit", c)); console.log("main")'),
   js('execArgv', 'console.log(JSON.stringify(process.execArgv))'),

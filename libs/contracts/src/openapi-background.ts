@@ -134,7 +134,7 @@ export function backgroundSchemas(): Record<string, unknown> {
         createdAt: { type: 'string', format: 'date-time' },
         startedAt: { type: 'string', format: 'date-time' },
         finishedAt: { type: 'string', format: 'date-time' },
-        attempts: { type: 'integer', description: 'Times it was started: more than one when the router or worker running it died.' },
+        attempts: { type: 'integer', description: 'Times a router took it up (it stays queued until a worker has it, so a queued one may show 1): more than one when the router or worker running it died.' },
         result: { oneOf: [ref('ExecutionResult'), ref('TestsResult')] },
         error: { type: 'object', properties: { code: { type: 'string', enum: Object.keys(ERROR_CATALOGUE) }, message: { type: 'string' } } },
         batchId: { type: 'string', format: 'uuid' },

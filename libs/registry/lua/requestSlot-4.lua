@@ -10,14 +10,29 @@
   ARGV[4] ticket key prefix    ARGV[5] assigned key prefix  ARGV[6] router channel prefix
   ARGV[7] now (ms)   ARGV[8] claim TTL (ms)   ARGV[9] ticket   ARGV[10] deadline (ms)
   ARGV[11] router id  ARGV[12] token          ARGV[13] request id
+  ARGV[14] reserve: 0 for a client's request; for background work, how many idle slots it must
+           leave to clients. Such a request claims only while nobody waits and more than that
+           many slots are idle; else it is not queued and gets {RESERVED} (it asks again).
 
-  Returns the lease {CLAIMED, field, value, …} or {QUEUED}.
+  Returns the lease {CLAIMED, field, value, …}, {QUEUED} or {RESERVED}.
 ]]
 --- @include "dispatch"
 local Q = { idle = KEYS[1], leases = KEYS[2], waiters = KEYS[3], slotPrefix = ARGV[1], runningPrefix = ARGV[2],
   jobPrefix = ARGV[3], ticketPrefix = ARGV[4], assignedPrefix = ARGV[5], routerPrefix = ARGV[6], now = tonumber(ARGV[7]) }
 local ttl, ticket, token = tonumber(ARGV[8]), ARGV[9], ARGV[12]
 reclaimExpired(Q)
+
+local reserve = tonumber(ARGV[14]) or 0
+if reserve > 0 then
+  if redis.call('LLEN', Q.waiters) == 0 and redis.call('LLEN', Q.idle) > reserve then
+    local id = popIdle(Q)
+    if id then
+      local ip, port, host = claim(Q, id, token, ARGV[13], ttl)
+      return leaseReply(id, ip, port, host, token)
+    end
+  end
+  return {REPLY.RESERVED}
+end
 
 if redis.call('LLEN', Q.waiters) == 0 then
   local id = popIdle(Q)

@@ -270,6 +270,25 @@ describe('queue: leases and the queue shared by every router', () => {
     expect((await registry.slots.pool()).idle).toBe(1);
     expect(await registry.queue.cancel('nobody')).toBeNull();
   });
+
+  it('background work claims only beyond the reserve and while nobody waits, and never queues', async () => {
+    await bringUp(3);
+    const bulk = (ticket: string) => registry.queue.request({ ticket, routerId: 'rBulk', deadline: Date.now() + 10_000, claimTtlMs: 5000, requestId: ticket, reserve: 1 });
+    const first = await bulk('b1');
+    expect(first).toMatchObject({ slotId: 'h1:0' });
+    expect(await bulk('b2')).toMatchObject({ slotId: 'h1:1' });
+    // One idle slot left: it stays for clients.
+    expect(await bulk('b3')).toBe('reserved');
+    expect(await registry.queue.take('b3')).toBe('lost'); // not queued
+    const client = (await request('c1', 'rA')) as Lease;
+    expect(client).toMatchObject({ slotId: 'h1:2' });
+    // A client waits: a freed slot goes to it, not to background work.
+    expect(await request('c2', 'rA')).toBe('queued');
+    expect(await registry.queue.release(first as Lease)).toBe(true);
+    expect(await bulk('b4')).toBe('reserved');
+    expect(await registry.queue.take('c2')).toMatchObject({ slotId: 'h1:0' });
+    expect((await registry.slots.pool()).idle).toBe(0);
+  });
 });
 
 describe('jobs: running jobs and kill reasons', () => {

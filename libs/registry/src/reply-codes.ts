@@ -21,6 +21,8 @@ export const REPLY = {
   CANCELLED: 7,
   /** A running execution is marked to be stopped. */
   CANCEL_REQUESTED: 8,
+  /** A request of background work found no idle slot beyond the reserve kept for waiting clients: it was not queued; it asks again. */
+  RESERVED: 9,
   /** No such slot. */
   NO_SLOT: -1,
   /** The slot is not held under the caller's token (another lease holds it, or none does). */

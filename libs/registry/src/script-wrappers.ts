@@ -10,7 +10,7 @@ import type { ScriptCaller, ScriptName } from './scripts';
  */
 export const SCRIPT_REPLIES = {
   publishInventory: ['OK'],
-  requestSlot: ['CLAIMED', 'QUEUED'],
+  requestSlot: ['CLAIMED', 'QUEUED', 'RESERVED'],
   takeAssignment: ['CLAIMED', 'QUEUED', 'TICKET_LOST'],
   cancelTicket: ['CLAIMED', 'CANCELLED'],
   releaseClaim: ['IDLE', 'ASSIGNED', 'NOT_HOLDER', 'TOKEN_USED'],
@@ -44,6 +44,8 @@ export interface TicketArgs {
   claimTtlMs: number;
   requestId: string;
   token: string;
+  /** Background work: claim only while more than this many slots are idle and nobody waits; never queue. */
+  reserve?: number;
 }
 
 /**
@@ -82,7 +84,7 @@ export class Scripts {
     return this.lease(
       'requestSlot',
       [k.idle, k.leases, k.waiters, k.ticket(t.ticket)],
-      [k.slotPrefix, k.runningPrefix, k.jobPrefix, k.ticketPrefix, k.assignedPrefix, k.routerChannelPrefix, Date.now(), t.claimTtlMs, t.ticket, t.deadline, t.routerId, t.token, t.requestId],
+      [k.slotPrefix, k.runningPrefix, k.jobPrefix, k.ticketPrefix, k.assignedPrefix, k.routerChannelPrefix, Date.now(), t.claimTtlMs, t.ticket, t.deadline, t.routerId, t.token, t.requestId, t.reserve ?? 0],
     );
   }
 

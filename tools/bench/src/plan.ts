@@ -11,6 +11,7 @@ export interface Plan {
   netprov: { count: number; rounds: number };
   output: { jobs: number; helloRequests: number };
   programs: { requests: number; thinkMs: number };
+  judging: { singles: number; thinkMs: number; tests: number; asyncJobs: number; pollMs: number };
 }
 
 /**
@@ -33,6 +34,7 @@ export function makePlan(quick: boolean, cores: number): Plan {
       netprov: { count: 1000, rounds: 1 },
       output: { jobs: 2, helloRequests: 20 },
       programs: { requests: 5, thinkMs: 100 },
+      judging: { singles: 20, thinkMs: 50, tests: 50, asyncJobs: 5, pollMs: 10 },
     };
   }
   return {
@@ -46,5 +48,6 @@ export function makePlan(quick: boolean, cores: number): Plan {
     netprov: { count: 1000, rounds: 3 },
     output: { jobs: 5, helloRequests: 100 },
     programs: { requests: 50, thinkMs: 100 },
+    judging: { singles: 100, thinkMs: 50, tests: 200, asyncJobs: 30, pollMs: 10 },
   };
 }

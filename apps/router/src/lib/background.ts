@@ -168,7 +168,9 @@ export class Background {
     attempts: number,
     beforeHandOver?: () => Promise<boolean>,
   ): Promise<{ kind: 'result'; result: SubmissionResult } | Exclude<RunOutcome, { kind: 'result' }>> {
-    const options = { key, signal, patience, attempts, log: log.child({ execution: id }), ...(beforeHandOver ? { beforeHandOver } : {}) };
+    // Background work leaves one warm slot to clients' own requests whenever the pool has two.
+    const reserve = (await this.liveSlots()) >= 2 ? 1 : 0;
+    const options = { key, signal, patience, attempts, reserve, log: log.child({ execution: id }), ...(beforeHandOver ? { beforeHandOver } : {}) };
     if (!submission.tests) {
       const outcome = await runOne(submission.job, this.deps, { ...options, requestId: id });
       return outcome;

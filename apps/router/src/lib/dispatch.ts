@@ -15,7 +15,7 @@ export interface AdmissionPort {
 /** A lease on a slot, waiting in the shared queue until `deadlineAt` (the router's SlotQueue). */
 export interface SlotPort {
   /** @throws CorralError queue_full, no_capacity or shutting_down; RegistryUnavailableError; the signal's reason when aborted */
-  acquire(requestId: string, deadlineAt: number, signal: AbortSignal): Promise<Lease>;
+  acquire(requestId: string, deadlineAt: number, signal: AbortSignal, reserve?: number): Promise<Lease>;
 }
 
 /** What the registry settles about a claim (the registry's queue facet). */
@@ -72,6 +72,8 @@ export interface DispatchContext {
    * place in flight alone.
    */
   usage?: AdmissionUsage;
+  /** Background work: idle slots left to clients' requests (see SlotQueue.acquire); 0 for a client's own request. */
+  reserve?: number;
 }
 
 /** How one execution request ended; the route maps it to HTTP, metrics count it by `kind`. */
@@ -133,7 +135,7 @@ async function runOnASlot(job: Job, ctx: DispatchContext): Promise<DispatchOutco
   for (let attempt = 0; ; attempt += 1) {
     let lease: Lease;
     try {
-      lease = await ports.slots.acquire(ctx.requestId, deadline, signal);
+      lease = await ports.slots.acquire(ctx.requestId, deadline, signal, ctx.reserve ?? 0);
     } catch (err) {
       if (signal.aborted) return { kind: 'client_gone' };
       if (err instanceof CorralError) {

@@ -43,6 +43,8 @@ export interface RunOptions {
   requestId?: string;
   /** Asked right before each hand-over, once a slot is held: false stops it there (a cancel came first), and the job never runs. */
   beforeHandOver?: () => Promise<boolean>;
+  /** Idle slots its claims leave to clients' own requests (background work: tests, async jobs). */
+  reserve?: number;
 }
 
 /** Endings worth another try after a pause: nothing ran. */
@@ -95,6 +97,7 @@ export async function runOne(job: Job, deps: EngineDeps, options: RunOptions): P
       maxRetries: config.maxRetries,
       ports: { admission: registry.admission, slots: queue, claims: registry.queue, metrics, clock: Date, log: options.log.child({ requestId }) },
       usage: { rate: 0, inFlight: true },
+      reserve: options.reserve ?? 0,
     });
     const answered = collected as CollectedAttempt | null;
     if (outcome.kind === 'answered' && answered?.kind === 'answered' && 'body' in answered) {

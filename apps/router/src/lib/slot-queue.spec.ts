@@ -76,3 +76,41 @@ describe('SlotQueue', () => {
     expect(await waiting).toEqual(lease);
   });
 });
+
+describe('SlotQueue, background work beyond the reserve', () => {
+  /** A store that answers 'reserved' `times` times, then a lease. */
+  function reservedStore(times: number): QueueStore & { requests: SlotRequest[] } {
+    let left = times;
+    return {
+      requests: [],
+      request(request) {
+        this.requests.push(request);
+        return Promise.resolve(left-- > 0 ? ('reserved' as const) : lease);
+      },
+      take: () => Promise.resolve('lost' as const),
+      cancel: () => Promise.resolve(null),
+      release: () => Promise.resolve(true),
+    };
+  }
+
+  it('asks again, never queuing, until a slot beyond the reserve is idle', async () => {
+    const store = reservedStore(3);
+    const queue = new SlotQueue({ store, routerId: 'r', claimTtlMs: 1000, maxQueue: 10, checkMs: 60_000 });
+    expect(await queue.acquire('req', Date.now() + 10_000, undefined, 1)).toEqual(lease);
+    expect(store.requests).toHaveLength(4);
+    expect(store.requests.every((r) => r.reserve === 1)).toBe(true);
+    expect(new Set(store.requests.map((r) => r.ticket)).size).toBe(4);
+  });
+
+  it('gives up at its deadline with no_capacity, and at once when aborted or closed', async () => {
+    const queue = new SlotQueue({ store: reservedStore(Infinity), routerId: 'r', claimTtlMs: 1000, maxQueue: 10, checkMs: 60_000 });
+    await expect(queue.acquire('req', Date.now() + 60, undefined, 1)).rejects.toMatchObject({ code: 'no_capacity' });
+    const stop = new AbortController();
+    const waiting = queue.acquire('req', Date.now() + 10_000, stop.signal, 1);
+    setTimeout(() => stop.abort(new Error('client went away')), 30);
+    await expect(waiting).rejects.toThrow('client went away');
+    const closing = queue.acquire('req', Date.now() + 10_000, undefined, 1);
+    await queue.close();
+    await expect(closing).rejects.toMatchObject({ code: 'shutting_down' });
+  });
+});

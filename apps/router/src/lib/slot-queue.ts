@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CorralError, type Lease } from '@corral/contracts';
 import type { SlotRequest } from '@corral/registry';
 
+/** How often background work asks again for a slot beyond the reserve (see acquireBeyondReserve). */
+const RESERVE_POLL_MS = 15;
+
 /** What the queue needs of the registry (one Redis script each). */
 export interface QueueStore {
-  request(request: SlotRequest): Promise<Lease | 'queued'>;
+  request(request: SlotRequest): Promise<Lease | 'queued' | 'reserved'>;
   take(ticket: string): Promise<Lease | 'queued' | 'lost'>;
   cancel(ticket: string): Promise<Lease | null>;
   release(lease: Lease): Promise<boolean>;
@@ -58,8 +62,9 @@ export class SlotQueue {
    * A lease on a slot, waiting until `deadlineAt` (epoch ms) when none is free.
    * @throws CorralError queue_full, no_capacity or shutting_down; the signal's reason when aborted
    */
-  async acquire(requestId: string, deadlineAt: number, signal?: AbortSignal): Promise<Lease> {
+  async acquire(requestId: string, deadlineAt: number, signal?: AbortSignal, reserve = 0): Promise<Lease> {
     if (this.closed) throw new CorralError('shutting_down');
+    if (reserve > 0) return this.acquireBeyondReserve(requestId, deadlineAt, reserve, signal);
     if (this.waiting.size >= this.options.maxQueue) {
       throw new CorralError('queue_full', `${this.waiting.size} requests are already waiting for a slot on this router; try again later.`);
     }
@@ -108,8 +113,33 @@ export class SlotQueue {
     await Promise.all([...this.waiting.values()].map((w) => this.giveUp(w, new CorralError('shutting_down'), true)));
   }
 
-  private request(ticket: string, requestId: string, deadline: number): Promise<Lease | 'queued'> {
-    return this.options.store.request({ ticket, routerId: this.options.routerId, deadline, claimTtlMs: this.options.claimTtlMs, requestId });
+  private async request(ticket: string, requestId: string, deadline: number): Promise<Lease | 'queued'> {
+    const got = await this.options.store.request({ ticket, routerId: this.options.routerId, deadline, claimTtlMs: this.options.claimTtlMs, requestId });
+    if (got === 'reserved') throw new Error('the registry answered "reserved" to a request without a reserve');
+    return got;
+  }
+
+  /**
+   * Background work (tests, async jobs) takes a slot only while more than `reserve` are idle and
+   * no client waits: it never joins the shared queue, so a client's request always goes first
+   * and finds a warm slot. It asks again every RESERVE_POLL_MS or so (jittered, so that routers
+   * do not ask in step) until its deadline. A queue of its own would wake it on the next free
+   * slot instead; asking costs one short script call and only while the pool is busy.
+   */
+  private async acquireBeyondReserve(requestId: string, deadlineAt: number, reserve: number, signal?: AbortSignal): Promise<Lease> {
+    for (;;) {
+      if (this.closed) throw new CorralError('shutting_down');
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
+      if (deadlineAt <= Date.now()) throw new CorralError('no_capacity');
+      const ticket = randomUUID();
+      const got = await this.options.store.request({ ticket, routerId: this.options.routerId, deadline: deadlineAt, claimTtlMs: this.options.claimTtlMs, requestId, reserve });
+      if (got !== 'reserved' && got !== 'queued') return got;
+      try {
+        await sleep(Math.min(RESERVE_POLL_MS * (0.5 + Math.random()), Math.max(1, deadlineAt - Date.now())), undefined, signal ? { signal } : {});
+      } catch {
+        throw signal?.reason instanceof Error ? signal.reason : new Error('aborted');
+      }
+    }
   }
 
   private settle(waiter: Waiter, outcome: Lease | Error): void {

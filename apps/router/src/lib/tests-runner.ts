@@ -11,9 +11,9 @@ export type TestListener = (result: TestResult) => void;
 
 /**
  * Runs every test of a submission, each as an execution of its own in a fresh sandbox, a few
- * at a time: a submission holds at most `parallelism` places in the shared queue, so one
- * submission's hundred tests wait in line with other clients' requests rather than ahead of
- * them. Tests start in index order; with `stopOnFailure`, once one fails those not yet started
+ * at a time: a submission holds at most `parallelism` slots, and (through the engine's reserve)
+ * claims one only while another stays idle for clients' own requests, so one submission's
+ * hundred tests never make a client wait for a slot. Tests start in index order; with `stopOnFailure`, once one fails those not yet started
  * are `skipped`. Resolves with every test's result, or null when it was stopped (its signal).
  */
 export async function runTests(

@@ -16,6 +16,12 @@ export interface SlotRequest {
   /** How long a claim stays reserved until the worker starts the job. */
   claimTtlMs: number;
   requestId: string;
+  /**
+   * Background work (tests, async jobs): claim a slot only while more than `reserve` are idle
+   * and no request waits, else answer 'reserved' without queuing (the caller asks again). So
+   * a client's request always finds a warm slot, however much background work there is.
+   */
+  reserve?: number;
 }
 
 /**
@@ -27,8 +33,9 @@ export class LeaseQueue {
   constructor(private readonly d: FacetDeps) {}
 
   /** A lease at once when a slot is idle and nobody waits; else 'queued', and the router hears about its ticket later. */
-  async request(request: SlotRequest): Promise<Lease | 'queued'> {
+  async request(request: SlotRequest): Promise<Lease | 'queued' | 'reserved'> {
     const reply = await this.d.scripts.requestSlot({ ...request, token: newToken() });
+    if (reply === 'RESERVED') return 'reserved';
     return reply === 'QUEUED' ? 'queued' : reply;
   }
 
@@ -49,6 +56,7 @@ export class LeaseQueue {
   async claim(ttlMs: number, requestId: string): Promise<Lease | null> {
     const ticket = `now-${newToken()}`;
     const lease = await this.request({ ticket, routerId: 'none', deadline: Date.now() + 1, claimTtlMs: ttlMs, requestId });
+    if (lease === 'reserved') return null; // never without a reserve
     return lease === 'queued' ? this.cancel(ticket) : lease;
   }
 

@@ -26,6 +26,7 @@ describe('the scenario list', () => {
       mixed: ['stack'],
       output: ['stack'],
       programs: ['stack'],
+      judging: ['stack'],
     });
   });
 });
