@@ -3,7 +3,7 @@ import type { RedisEndpoint } from '@corral/contracts';
 import { freePort, randomPrefix, waitFor } from './net';
 import { startRedisCluster, startSentinelSet } from './redis-ha';
 import { startRedisServer } from './redis-server';
-import { runToEnd, startService, type ServiceProcess } from './services';
+import { runToEnd, startService, type Output, type ServiceProcess } from './services';
 
 export interface StackOptions {
   /** Router port; 0 picks a free one. */
@@ -69,6 +69,9 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** How many lines of a quiet service's output a stack keeps, for the error when it dies at start. */
+const TAIL_LINES = 30;
+
 /** First address of the slot range; the loopback backend takes consecutive ones. */
 const DEFAULT_LOOPBACK_BASE = '127.77.0.1';
 
@@ -88,6 +91,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const external = options.redisEnv ?? (options.redisUrl ? { REDIS_URL: options.redisUrl } : undefined);
   const services = new Map<string, ServiceProcess>();
   let stopping = false;
+  // A quiet stack still keeps each service's last lines, so that a service dying at start says why.
+  const tails = new Map<string, string[]>();
+  const outputOf = (name: string): Output => {
+    const output = options.output ?? 'inherit';
+    if (output !== 'ignore') return output;
+    return (line) => {
+      const tail = tails.get(name) ?? [];
+      tail.push(line);
+      if (tail.length > TAIL_LINES) tail.shift();
+      tails.set(name, tail);
+    };
+  };
+  const lastLines = (name: string): string => (tails.get(name)?.length ? `; its last lines:\n${tails.get(name)!.join('\n')}` : '');
 
   const stop = async (): Promise<void> => {
     stopping = true;
@@ -113,18 +129,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   try {
     await runToEnd('netprov', ['up', '--count', String(slots)], env);
     for (const name of ['worker', 'watchdog', 'router'] as const) {
-      const service = startService(name, [], env, options.output ?? 'inherit');
+      const service = startService(name, [], env, outputOf(name));
       services.set(name, service);
       void service.exited.then((code) => {
         if (!stopping) options.onUnexpectedExit?.(name, code);
       });
     }
     const url = `http://127.0.0.1:${port}`;
-    await waitFor(
+    // A service that dies before the pool is ready ends the wait at once, with its last lines.
+    let died: Error | undefined;
+    const ready = waitFor(
       `${slots} idle slots at ${url}`,
       async () => {
         for (const [name, service] of services) {
-          if (service.child.exitCode !== null) throw new Error(`${name} exited with code ${service.child.exitCode}`);
+          if (service.child.exitCode !== null) {
+            died ??= new Error(`${name} exited with code ${service.child.exitCode} before the pool was ready${lastLines(name)}`);
+            return true;
+          }
         }
         const res = await fetch(`${url}/v1/pool`);
         const pool = (await res.json()) as { idle: number };
@@ -132,6 +153,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       },
       { timeoutMs: options.readyTimeoutMs ?? 60_000, intervalMs: 50 },
     );
+    await ready;
+    if (died) throw died;
     return { url, redisUrl, redisEnv, redis, prefix, hostId, env, services, stop };
   } catch (err) {
     await stop();
