@@ -116,7 +116,8 @@ describe('@corral/client: tests, background executions, batches, runtimes', () =
     const { id } = await corral.submit({ code: 'setTimeout(() => console.log("too late"), 20000)', timeoutMs: 30_000 });
     const until = Date.now() + 10_000;
     while ((await corral.get(id)).state === 'queued' && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    expect((await corral.cancel(id)).state).toBe('cancelled');
+    // The answer may come while the sandbox is being stopped; the record then ends cancelled.
+    expect(['running', 'cancelled']).toContain((await corral.cancel(id)).state);
     const ended = await corral.wait(id, { timeoutMs: 10_000 });
     expect(ended.state).toBe('cancelled');
     expect(ended.result).toBeUndefined();
