@@ -10,7 +10,7 @@ import { freePort, randomLoopbackBase, startStack, type Stack } from '@corral/de
  * against the real stack, with API keys on (the key comes from CORRAL_API_KEY or --key).
  */
 const KEY = 'cli-test-key-0123456789';
-const BIN = join(dirname(require.resolve('@corral/cli/package.json')), 'bin', 'corral.js');
+const BIN = join(__dirname, '..', '..', 'cli', 'bin', 'corral.js');
 let stack: Stack;
 let dir: string;
 
