@@ -1,3 +1,6 @@
+// The functions passed to page.evaluate run in the page: they see the DOM.
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
