@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CorralClient } from '@corral/client';
@@ -188,5 +188,24 @@ describe('usage', () => {
       expect(run.stdout).toContain('Usage: corral');
     }
     expect((await corral(['--help'])).stdout).toContain('124 past its time limit');
+    expect(await corral(['--version'])).toMatchObject({ code: 0, stdout: '0.1.0\n' });
+  });
+});
+
+describe("README's quick start", () => {
+  it('the corral example runs as written (npm run corral, from a folder of the checkout)', () => {
+    const readme = readFileSync(join(__dirname, '../../../README.md'), 'utf8');
+    const block = /<!-- quickstart-cli -->\n```sh\n([\s\S]*?)```/u.exec(readme)?.[1];
+    expect(block).toContain('npm run corral');
+    // npm finds the checkout's package.json from any folder inside it; the CLI reads files where npm ran.
+    const where = join(__dirname, '../../../tmp');
+    mkdirSync(where, { recursive: true });
+    const cwd = mkdtempSync(join(where, 'readme-cli-'));
+    try {
+      const out = execFileSync('sh', ['-c', block as string], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, CORRAL_URL: stack.url, CORRAL_API_KEY: KEY } });
+      expect(out).toBe('hello from corral\n');
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 });

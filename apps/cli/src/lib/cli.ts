@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CorralClient, CorralClientError } from '@corral/client';
 import { EXIT } from './exit-codes';
@@ -6,6 +8,9 @@ import { runCommand } from './run';
 import { statusCommand } from './status';
 import { testCommand } from './test';
 import { positiveInt, UsageError } from './usage';
+
+/** The command's own version (apps/cli/package.json). */
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 const EXIT_HELP = `
 Exit codes:
@@ -53,6 +58,7 @@ export function buildCli(context: Context, done: (code: number) => void): Comman
     .description("Runs JavaScript and TypeScript in corral's sandboxes, from a terminal.")
     .addOption(new Option('--url <url>', "the router's URL").env('CORRAL_URL').default('http://127.0.0.1:8080'))
     .addOption(new Option('--key <key>', 'API key, when the router asks for one').env('CORRAL_API_KEY'))
+    .version(VERSION, '-V, --version')
     .showHelpAfterError()
     .addHelpText('after', EXIT_HELP)
     .exitOverride();
