@@ -108,8 +108,7 @@ async function run(): Promise<void> {
       if (tests.length === 0) return show('add a case first', 'bad');
       showTests(await client.executeTests({ ...request(), tests }, { signal: controller.signal }));
     } else {
-      const sink = { stdout: (t: string) => stdout.append(t), stderr: (t: string) => stderr.append(t) };
-      showResult(await runProgram(client, request(), sink, controller.signal));
+      showResult(await runProgram(client, request(), { stdout, stderr }, controller.signal));
     }
   } catch (err) {
     if (controller.signal.aborted) return;

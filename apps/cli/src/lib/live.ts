@@ -1,19 +1,15 @@
 import type { CorralClient, ExecutionRequest, ExecutionResult } from '@corral/client';
-
-/** Where a run's output goes as it comes. */
-export interface RunSink {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
+import type { Output } from './output';
 
 /**
- * Runs one program and hands its output to `sink`. The one seam for live output: today the
- * blocking call, so the output comes once the program ended; when the API streams (SSE), this is
- * where the events are read and written to the sink as they come, and nothing else changes.
+ * Runs one program for `corral run`, its stdout to this process's stdout and its stderr to
+ * stderr. The command's one seam for live output: today the blocking call, so the output is
+ * written once the program ended; when the API streams (SSE), this is where events are written
+ * as they come, and nothing else in the command changes.
  */
-export async function runProgram(client: CorralClient, request: ExecutionRequest, sink: RunSink, signal: AbortSignal): Promise<ExecutionResult> {
+export async function runProgram(client: CorralClient, request: ExecutionRequest, o: Pick<Output, 'out' | 'err'>, signal: AbortSignal): Promise<ExecutionResult> {
   const result = await client.execute(request, { signal });
-  if (result.stdout) sink.stdout(result.stdout);
-  if (result.stderr) sink.stderr(result.stderr);
+  if (result.stdout) o.out.write(result.stdout);
+  if (result.stderr) o.err.write(result.stderr);
   return result;
 }

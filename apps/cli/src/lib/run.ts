@@ -28,7 +28,7 @@ export async function runCommand(client: CorralClient, files: string[], options:
     o.out.write(JSON.stringify(result, null, 2) + '\n');
     return exitCodeOf(result);
   }
-  const result = await runProgram(client, request, { stdout: (t) => o.out.write(t), stderr: (t) => o.err.write(t) }, signal);
+  const result = await runProgram(client, request, o, signal);
   // On a terminal, always how it ended; in a pipe, only when it did not end well.
   if (o.err.isTTY || result.status !== 'ok') o.err.write(statusLine(result, o));
   return exitCodeOf(result);
