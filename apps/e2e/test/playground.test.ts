@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import type { Stack } from '@corral/devkit';
+import { randomLoopbackBase, startStack, type Stack } from '@corral/devkit';
 import { startQuietStack } from './helpers';
 
 /**
@@ -153,6 +153,38 @@ suite('the playground in a browser', () => {
     expect(await text(page, '#stdout')).toBe('on a phone\n');
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     if (process.env['CORRAL_UPDATE_SCREENSHOTS'] === '1') await page.screenshot({ path: join(DOCS, 'playground-phone.png'), fullPage: true });
+    await page.close();
+  });
+
+  describe('with API keys on', () => {
+    const KEY = 'playground-key-0123456789';
+    let keyed: Stack;
+    beforeAll(async () => {
+      keyed = await startStack({ slots: 1, loopbackBase: randomLoopbackBase(), output: 'ignore', apiKey: KEY, env: { LOG_LEVEL: 'warn' } });
+    }, 120_000);
+    afterAll(async () => {
+      await keyed?.stop();
+    });
+
+    it('shows a key field; without the key the page says unauthorized, with it the program runs', async () => {
+      const page = await browser.newPage();
+      await page.goto(`${keyed.url}/`, { waitUntil: 'load' });
+      await page.waitForSelector('body[data-ready="true"]');
+      expect(await page.$eval('#key-field', (el) => (el as HTMLElement).hidden)).toBe(false);
+      await typeProgram(page, 'console.log("with a key")');
+      await runWithKeyboard(page);
+      expect(await text(page, '#status')).toBe('unauthorized');
+      await page.type('#key', KEY);
+      await page.click('#run');
+      await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ok (exit 0)', { timeout: 30_000 });
+      expect(await text(page, '#stdout')).toBe('with a key\n');
+      await page.close();
+    });
+  });
+
+  it('without API keys there is no key field', async () => {
+    const page = await open();
+    expect(await page.$eval('#key-field', (el) => (el as HTMLElement).hidden)).toBe(true);
     await page.close();
   });
 });
