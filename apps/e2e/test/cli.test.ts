@@ -120,6 +120,26 @@ describe('corral run', () => {
   });
 });
 
+describe('Ctrl-C', () => {
+  it('exits 130 and the router stops the program', async () => {
+    const client = new CorralClient({ baseUrl: stack.url, apiKey: KEY });
+    const env: NodeJS.ProcessEnv = { ...process.env, CORRAL_URL: stack.url, CORRAL_API_KEY: KEY };
+    const child = spawn(process.execPath, [BIN, 'run', file('forever.js', 'setInterval(() => {}, 1000)'), '--timeout', '30000'], { cwd: dir, env, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    try {
+      for (let i = 0; i < 500 && (await client.pool()).busy === 0; i += 1) await new Promise((r) => setTimeout(r, 20));
+      expect((await client.pool()).busy).toBe(1);
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      // The abandoned call stops the job: the slot is idle again long before the program's 30 s.
+      expect((await client.waitUntilIdle({ timeoutMs: 10_000 })).idle).toBe(2);
+    } finally {
+      clearTimeout(killer);
+    }
+  });
+});
+
 describe('corral test', () => {
   it('a cases folder with one failing case: exit 1, and the table names it', async () => {
     const run = await corral(['test', 'sum.js', '--cases', 'cases']);
