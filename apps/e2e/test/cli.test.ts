@@ -152,6 +152,24 @@ describe('corral test', () => {
     expect(run.stdout).toContain('2/3 passed; failed: 2');
   });
 
+  it('on a terminal: a progress bar on stderr while cases run, and colours', () => {
+    // script(1) gives the command a pseudo-terminal, as a user's shell would; -e keeps its exit code.
+    const command = `'${process.execPath}' '${BIN}' test sum.js --cases cases`;
+    const run = (() => {
+      try {
+        return { code: 0, out: execFileSync('script', ['-qec', command, '/dev/null'], { cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, CORRAL_URL: stack.url, CORRAL_API_KEY: KEY, NO_COLOR: '', TERM: 'xterm' } }) };
+      } catch (err) {
+        const e = err as { status: number; stdout: string };
+        return { code: e.status, out: e.stdout };
+      }
+    })();
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(/cases \S+ 0\/3/);
+    expect(run.out).toMatch(/cases \S+ 3\/3/);
+    expect(run.out).toContain('\u001b[32maccepted');
+    expect(run.out).toContain('\u001b[31mwrong_answer');
+  });
+
   it('every case passing: exit 0', async () => {
     const run = await corral(['test', 'sum.js', '--cases', 'good']);
     expect(run.code).toBe(0);
