@@ -6,7 +6,7 @@ import { EXIT } from './exit-codes';
 import { output, type Output } from './output';
 import { runCommand } from './run';
 import { statusCommand } from './status';
-import { testCommand } from './test';
+import type { testCommand as TestCommand } from './test';
 import { positiveInt, UsageError } from './usage';
 
 /** The command's own version (apps/cli/package.json). */
@@ -77,7 +77,13 @@ export function buildCli(context: Context, done: (code: number) => void): Comman
     .option('--compare <mode>', 'exact, trim (default), tokens or float:TOLERANCE')
     .option('--parallel <n>', 'cases running at once (the router still keeps a slot for others)', flag('--parallel'), 4)
     .addHelpText('after', EXIT_HELP)
-    .action(wrap((files: string[], options: Parameters<typeof testCommand>[2]) => testCommand(context.client(), files, options, context.o, context.signal)));
+    .action(
+      wrap(async (files: string[], options: Parameters<typeof TestCommand>[2]) => {
+        // Loaded only for `corral test` (the progress bar, the verdict rules): `corral run` starts faster.
+        const { testCommand } = await import('./test.js');
+        return testCommand(context.client(), files, options, context.o, context.signal);
+      }),
+    );
 
   program
     .command('status')
