@@ -207,11 +207,15 @@ describe('corral status', () => {
 
 describe('usage', () => {
   it('bad flags exit 2 with the usage', async () => {
-    for (const args of [['run', '--timeout', 'abc', 'hello.js'], ['run', '--nope', 'hello.js'], ['test', 'sum.js'], ['frobnicate'], ['run']]) {
+    for (const args of [['run', '--timeout', 'abc', 'hello.js'], ['run', '--memory', '0', 'hello.js'], ['run', '--nope', 'hello.js'], ['test', 'sum.js'], ['test', 'sum.js', '--cases', 'cases', '--compare', 'fuzzy'], ['frobnicate'], ['run']]) {
       const run = await corral(args);
       expect([args, run.code]).toEqual([args, 2]);
       expect(run.stderr).toMatch(/Usage: corral/);
     }
+  });
+
+  it('a --url that is not a URL exits 2, saying so', async () => {
+    expect(await corral(['status', '--url', 'nope'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--url must be an absolute URL') });
   });
 
   it('a file or cases folder that cannot be read exits 2, naming it', async () => {

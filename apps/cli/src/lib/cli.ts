@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CorralClient, CorralClientError } from '@corral/client';
+import { parseCompare } from './compare';
 import { EXIT } from './exit-codes';
 import { output, type Output } from './output';
 import { runCommand } from './run';
@@ -22,8 +23,7 @@ Exit codes:
 Environment: CORRAL_URL (--url), CORRAL_API_KEY (--key), NO_COLOR (no colours).`;
 
 /** commander parses flags; a bad value is an InvalidArgumentError, which commander reports with the usage. */
-function flag(name: string): (value: string) => number {
-  const parse = positiveInt(name);
+function flag<T>(parse: (value: string) => T): (value: string) => T {
   return (value) => {
     try {
       return parse(value);
@@ -47,8 +47,8 @@ interface Context {
 function programOptions(command: Command): Command {
   return command
     .option('--ts', 'TypeScript (the default for a .ts, .mts or .cts entry)')
-    .option('--timeout <ms>', 'wall-time limit in ms', flag('--timeout'))
-    .option('--memory <mb>', 'memory limit in MB', flag('--memory'))
+    .option('--timeout <ms>', 'wall-time limit in ms', flag(positiveInt('--timeout')))
+    .option('--memory <mb>', 'memory limit in MB', flag(positiveInt('--memory')))
     .option('--json', 'print the answer as JSON instead');
 }
 
@@ -74,8 +74,8 @@ export function buildCli(context: Context, done: (code: number) => void): Comman
   programOptions(program.command('test').summary('judge a program against a folder of cases').argument('<files...>', 'the program: the entry file first'))
     .description('Runs the program once per case of DIR (1.in with 1.out, 2.in with 2.out…) and prints a verdict per case; exits 0 only when all pass.')
     .requiredOption('--cases <dir>', 'the folder of N.in / N.out cases')
-    .option('--compare <mode>', 'exact, trim (default), tokens or float:TOLERANCE')
-    .option('--parallel <n>', 'cases running at once (the router still keeps a slot for others)', flag('--parallel'), 4)
+    .option('--compare <mode>', 'exact, trim (default), tokens or float:TOLERANCE', flag(parseCompare))
+    .option('--parallel <n>', 'cases running at once (the router still keeps a slot for others)', flag(positiveInt('--parallel')), 4)
     .addHelpText('after', EXIT_HELP)
     .action(
       wrap(async (files: string[], options: Parameters<typeof TestCommand>[2]) => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCases } from './cases';
-import { parseCompare } from './test';
+import { parseCompare } from './compare';
 import { UsageError } from './usage';
 
 describe('--compare', () => {

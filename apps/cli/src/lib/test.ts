@@ -1,26 +1,16 @@
 import { SingleBar } from 'cli-progress';
 import type { CorralClient, TestResult } from '@corral/client';
-import { COMPARE_MODES, summarizeTests, type Compare } from '@corral/contracts';
+import { summarizeTests, type Compare } from '@corral/contracts';
 import { readCases, type JudgeCase } from './cases';
 import { testsExitCode } from './exit-codes';
 import { formatBytes, table, type Output } from './output';
 import { programRequest, type ProgramOptions } from './program-files';
-import { UsageError } from './usage';
 
 export interface TestOptions extends Omit<ProgramOptions, 'stdin'> {
   cases: string;
-  compare?: string;
+  compare?: Compare;
   parallel?: number;
   json?: boolean;
-}
-
-/** `--compare exact|trim|tokens|float:1e-6`. */
-export function parseCompare(value: string | undefined): Compare {
-  if (value === undefined) return 'trim';
-  if ((COMPARE_MODES as readonly string[]).includes(value)) return value as Compare;
-  const float = /^float:(.+)$/.exec(value);
-  if (float && Number(float[1]) > 0) return { float: Number(float[1]) };
-  throw new UsageError(`--compare must be exact, trim, tokens or float:TOLERANCE, not "${value}"`);
 }
 
 /** Runs `work` over `items`, at most `limit` at once, keeping the order of the answers. */
@@ -50,7 +40,7 @@ function figuresOf(test: TestResult): string[] {
  * that a progress bar can move as cases end; then a verdict table. Exit 0 only when all pass.
  */
 export async function testCommand(client: CorralClient, files: string[], options: TestOptions, o: Output, signal: AbortSignal): Promise<number> {
-  const compare = parseCompare(options.compare);
+  const compare = options.compare ?? 'trim';
   const cases = await readCases(options.cases);
   const program = await programRequest(files, options);
   const bar = new SingleBar({ stream: o.err, format: 'cases {bar} {value}/{total}', hideCursor: true, clearOnComplete: true, barsize: 30 });
