@@ -87,8 +87,8 @@ describe('corral run', () => {
   it('TypeScript by extension or --ts, and several files with the first as the entry', async () => {
     expect(await corral(['run', file('typed.ts', 'const n: number = 41;\nconsole.log(n + 1);')])).toMatchObject({ code: 0, stdout: '42\n' });
     expect(await corral(['run', '--ts', file('typed-as-js.js', 'const s: string = "ts";\nconsole.log(s);')])).toMatchObject({ code: 0, stdout: 'ts\n' });
-    const main = file('multi/main.js', 'console.log(require("./lib.js").twice(21))');
-    const lib = file('multi/lib.js', 'exports.twice = (n) => n * 2');
+    const main = file('multi/main.js', 'console.log(require("./lib/twice.js").twice(21))');
+    const lib = file('multi/lib/twice.js', 'exports.twice = (n) => n * 2');
     expect(await corral(['run', main, lib])).toMatchObject({ code: 0, stdout: '42\n' });
   });
 

@@ -32,7 +32,17 @@ describe('the program a command sends', () => {
     expect(await programRequest([join(dir, 'main.js')], { ts: true })).toMatchObject({ language: 'typescript' });
   });
 
-  it('several files by their base names, the first one the entry', async () => {
+  it("files under the entry's folder keep their path from it; others go by their base name", async () => {
+    const request = await programRequest([join(dir, 'main.js'), join(dir, 'a', 'same.js'), join(tmpdir(), 'elsewhere-never-read.js')], {}).catch((e: Error) => e.message);
+    expect(request).toMatch(/cannot read .*elsewhere-never-read\.js/);
+    expect(await programRequest([join(dir, 'main.js'), join(dir, 'a', 'same.js'), join(dir, 'b', 'same.js')], {})).toMatchObject({
+      entry: 'main.js',
+      files: [{ name: 'main.js' }, { name: 'a/same.js' }, { name: 'b/same.js' }],
+    });
+    expect(await programRequest([join(dir, 'a', 'same.js'), join(dir, 'lib.js')], {})).toMatchObject({ entry: 'same.js', files: [{ name: 'same.js' }, { name: 'lib.js' }] });
+  });
+
+  it('several files, the first one the entry', async () => {
     expect(await programRequest([join(dir, 'main.js'), join(dir, 'lib.js')], {})).toEqual({
       language: 'javascript',
       entry: 'main.js',
@@ -46,6 +56,7 @@ describe('the program a command sends', () => {
   it('refuses no file, two files of one name and a file that is not there', async () => {
     await expect(programRequest([], {})).rejects.toThrow('no program file given');
     await expect(programRequest([join(dir, 'a', 'same.js'), join(dir, 'b', 'same.js')], {})).rejects.toThrow('two files named same.js');
+    await expect(programRequest([join(dir, 'main.js'), join(dir, 'main.js')], {})).rejects.toThrow('two files named main.js');
     await expect(programRequest([join(dir, 'nope.js')], {})).rejects.toThrow(/cannot read .*nope\.js: ENOENT/);
   });
 });

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname, isAbsolute, relative, sep } from 'node:path';
 import type { ExecutionRequest } from '@corral/contracts';
 import { UsageError } from './usage';
 
@@ -34,6 +34,15 @@ export function readInput(spec: string | undefined): Promise<string | undefined>
   return spec === '-' ? readStdin() : readSource(spec);
 }
 
+/**
+ * A file's name in the program: its path from the entry's folder (`lib/util.js`), so that the
+ * program's relative requires hold; a file outside that folder goes by its base name.
+ */
+function nameIn(entry: string, path: string): string {
+  const name = relative(dirname(entry), path);
+  return name.startsWith('..') || isAbsolute(name) ? basename(path) : name.split(sep).join('/');
+}
+
 /** The execution request for `paths` (the first is the entry) and the limits asked for. */
 export async function programRequest(paths: string[], options: ProgramOptions): Promise<ExecutionRequest> {
   if (paths.length === 0) throw new UsageError('no program file given');
@@ -48,9 +57,9 @@ export async function programRequest(paths: string[], options: ProgramOptions): 
   if (paths.length === 1) {
     return { language, code: await readSource(entry), ...limits };
   }
-  const names = paths.map((p) => basename(p));
+  const names = paths.map((p) => nameIn(entry, p));
   const twice = names.find((n, i) => names.indexOf(n) !== i);
-  if (twice) throw new UsageError(`two files named ${twice}: the program's files are sent by their base names`);
-  const files = await Promise.all(paths.map(async (p) => ({ name: basename(p), content: await readSource(p) })));
+  if (twice) throw new UsageError(`two files named ${twice}: files are named by their path from the entry's folder, or by their base name outside it`);
+  const files = await Promise.all(paths.map(async (p, i) => ({ name: names[i] as string, content: await readSource(p) })));
   return { language, files, entry: basename(entry), ...limits };
 }
