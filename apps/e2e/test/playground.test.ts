@@ -41,10 +41,11 @@ suite('the playground in a browser', () => {
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
-  async function open(hash = '', width = 1280, height = 800): Promise<Page> {
+  /** A new tab on `url` (the stack's playground by default), once the page says it is ready. */
+  async function open(url = `${stack.url}/`, width = 1280, height = 800): Promise<Page> {
     const page = await browser.newPage();
     await page.setViewport({ width, height });
-    await page.goto(`${stack.url}/${hash}`, { waitUntil: 'load' });
+    await page.goto(url, { waitUntil: 'load' });
     await page.waitForSelector('body[data-ready="true"]');
     return page;
   }
@@ -66,6 +67,12 @@ suite('the playground in a browser', () => {
     await page.keyboard.press('Enter');
     await page.keyboard.up('Control');
     await page.waitForFunction(() => !['ready', 'running…'].includes(document.getElementById('status')?.textContent ?? ''), { timeout: 30_000 });
+  }
+
+  /** Clicks Run and waits for the status the run must end with. */
+  async function runWithButton(page: Page, status: string): Promise<void> {
+    await page.click('#run');
+    await page.waitForFunction((want) => document.getElementById('status')?.textContent === want, { timeout: 30_000 }, status);
   }
 
   const text = (page: Page, selector: string): Promise<string> => page.$eval(selector, (el) => el.textContent ?? '');
@@ -115,14 +122,11 @@ suite('the playground in a browser', () => {
     const link = await page.$eval('#share-url', (el) => (el as HTMLInputElement).value);
     expect(link).toMatch(new RegExp(`^${stack.url}/#p=[A-Za-z0-9_-]+$`));
     await page.close();
-    const again = await browser.newPage();
-    await again.goto(link, { waitUntil: 'load' });
-    await again.waitForSelector('body[data-ready="true"]');
+    const again = await open(link);
     expect(await program(again)).toBe(code);
     expect(await again.$eval('#language', (el) => (el as HTMLSelectElement).value)).toBe('typescript');
     expect(await again.$eval('#stdin', (el) => (el as HTMLTextAreaElement).value)).toBe('some input');
-    await again.click('#run');
-    await again.waitForFunction(() => document.getElementById('status')?.textContent === 'ok (exit 0)', { timeout: 30_000 });
+    await runWithButton(again, 'ok (exit 0)');
     expect(await text(again, '#stdout')).toBe('héllo, ünicode ✓\n');
     await again.close();
   });
@@ -147,7 +151,7 @@ suite('the playground in a browser', () => {
   });
 
   it('fits a phone: nothing wider than the screen', async () => {
-    const page = await open('', 390, 844);
+    const page = await open(undefined, 390, 844);
     await typeProgram(page, 'console.log("on a phone")');
     await runWithKeyboard(page);
     expect(await text(page, '#stdout')).toBe('on a phone\n');
@@ -167,16 +171,13 @@ suite('the playground in a browser', () => {
     });
 
     it('shows a key field; without the key the page says unauthorized, with it the program runs', async () => {
-      const page = await browser.newPage();
-      await page.goto(`${keyed.url}/`, { waitUntil: 'load' });
-      await page.waitForSelector('body[data-ready="true"]');
+      const page = await open(`${keyed.url}/`);
       expect(await page.$eval('#key-field', (el) => (el as HTMLElement).hidden)).toBe(false);
       await typeProgram(page, 'console.log("with a key")');
       await runWithKeyboard(page);
       expect(await text(page, '#status')).toBe('unauthorized');
       await page.type('#key', KEY);
-      await page.click('#run');
-      await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ok (exit 0)', { timeout: 30_000 });
+      await runWithButton(page, 'ok (exit 0)');
       expect(await text(page, '#stdout')).toBe('with a key\n');
       await page.close();
     });
