@@ -24,6 +24,7 @@ export const SYSTEM_PACKAGES = [
   { command: 'curl', pkg: 'curl', for: ['test'], why: "README's examples" },
   { command: 'git', pkg: 'git', for: ['test'], why: 'the fresh-clone test' },
   { command: 'redis-cli', pkg: 'redis-tools', for: ['test'], why: 'Sentinel and Cluster set-ups of the high-availability tests' },
+  { command: 'chromium', pkg: 'chromium', for: ['test'], why: "the playground's browser test (headless, through puppeteer-core)" },
 ];
 
 /**

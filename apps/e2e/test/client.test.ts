@@ -94,3 +94,60 @@ describe('@corral/client against the real services', () => {
     expect(await failure(nobody.health())).toMatchObject({ code: 'network_error', httpStatus: null });
   });
 });
+
+describe('@corral/client: tests, background executions, batches, runtimes', () => {
+  const sum = 'const [a, b] = require("fs").readFileSync(0, "utf8").split(" ").map(Number); console.log(a + b)';
+
+  it('executeTests answers a verdict per test and the summary', async () => {
+    const judged = await corral.executeTests({ code: sum, tests: [{ stdin: '1 2', expected: '3' }, { stdin: '2 2', expected: '5' }] });
+    expect(judged.summary).toEqual({ total: 2, accepted: 1, failed: 1, skipped: 0, status: 'wrong_answer' });
+    expect(judged.tests.map((t) => t.status)).toEqual(['accepted', 'wrong_answer']);
+  });
+
+  it('submit, get and wait: a background execution ends done with the result a blocking call would give', async () => {
+    const accepted = await corral.submit({ code: 'console.log("later")' });
+    expect(accepted).toMatchObject({ state: 'queued', id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(['queued', 'running', 'done']).toContain((await corral.get(accepted.id)).state);
+    const done = await corral.wait(accepted.id, { timeoutMs: 30_000 });
+    expect(done).toMatchObject({ id: accepted.id, state: 'done', attempts: 1, result: { status: 'ok', stdout: 'later\n' } });
+  });
+
+  it('cancel stops a running background execution; wait resolves with cancelled', async () => {
+    const { id } = await corral.submit({ code: 'setTimeout(() => console.log("too late"), 20000)', timeoutMs: 30_000 });
+    const until = Date.now() + 10_000;
+    while ((await corral.get(id)).state === 'queued' && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    // The answer may come while the sandbox is being stopped; the record then ends cancelled.
+    expect(['running', 'cancelled']).toContain((await corral.cancel(id)).state);
+    const ended = await corral.wait(id, { timeoutMs: 10_000 });
+    expect(ended.state).toBe('cancelled');
+    expect(ended.result).toBeUndefined();
+  });
+
+  it('get of an id nobody made is not_found; a malformed id is invalid_id', async () => {
+    expect(await failure(corral.get('00000000-0000-4000-8000-000000000000'))).toMatchObject({ code: 'not_found', httpStatus: 404 });
+    expect(await failure(corral.get('nope'))).toMatchObject({ code: 'invalid_id', httpStatus: 400 });
+  });
+
+  it('submitBatch, getBatch and waitBatch: every member ends done, in the order sent', async () => {
+    const accepted = await corral.submitBatch([{ code: 'console.log(1)' }, { code: sum, tests: [{ stdin: '1 1', expected: '2' }] }]);
+    expect(accepted.executions).toHaveLength(2);
+    expect((await corral.getBatch(accepted.id)).executions.map((e) => e.id)).toEqual(accepted.executions);
+    const batch = await corral.waitBatch(accepted.id, { timeoutMs: 30_000 });
+    expect(batch.states).toEqual({ queued: 0, running: 0, done: 2, cancelled: 0 });
+    expect(batch.executions[0]!.result).toMatchObject({ status: 'ok', stdout: '1\n' });
+    expect(batch.executions[1]!.result).toMatchObject({ summary: { status: 'accepted' } });
+  });
+
+  it('submitBatch with an invalid member is refused whole, with the member named', async () => {
+    const err = await failure(corral.submitBatch([{ code: '1' }, { code: '1', bogus: true } as never]));
+    expect(err).toMatchObject({ code: 'invalid_request', httpStatus: 400 });
+    expect(err.message).toContain('executions[1]');
+  });
+
+  it('runtimes lists both languages, the runtime version and the package set', async () => {
+    const runtimes = await corral.runtimes();
+    expect(runtimes.runtime.version).toMatch(/^v?24\./);
+    expect(runtimes.languages.map((l) => l.language).sort()).toEqual(['javascript', 'typescript']);
+    expect(runtimes.packages.map((p) => p.name)).toContain('lodash');
+  });
+});

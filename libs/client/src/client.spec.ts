@@ -147,7 +147,7 @@ describe('waitUntilIdle', () => {
     const { corral } = client([{ body: pool(3) }]);
     await expect(corral.waitUntilIdle({ timeoutMs: 60, intervalMs: 10 })).rejects.toMatchObject({
       code: 'request_timeout',
-      message: `every slot of ${BASE} not idle within 60 ms; last: the pool: 3/4 idle, 1 busy, 0 booting, 0 dead`,
+      message: `waiting for every slot of ${BASE} to be idle: not within 60 ms; last: the pool: 3/4 idle, 1 busy, 0 booting, 0 dead`,
     });
   });
 

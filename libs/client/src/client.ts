@@ -1,17 +1,45 @@
-import type { ExecutionRequest, ExecutionResult, HealthAnswer, PoolAnswer, ReadyAnswer } from '@corral/contracts';
-import { CorralClientError } from './errors';
-import { send, sleep, type Endpoint, type RequestConfig } from './request';
-import type { CallOptions, CorralClientOptions, FetchLike, RawAnswer, RawOption, WaitUntilIdleOptions } from './types';
+import type {
+  BatchAccepted,
+  BatchRecord,
+  ExecutionRecord,
+  ExecutionRequest,
+  ExecutionResult,
+  HealthAnswer,
+  PoolAnswer,
+  ReadyAnswer,
+  RuntimesAnswer,
+  SubmissionRequest,
+  TestsResult,
+} from '@corral/contracts';
+import { poll } from './poll';
+import { send, type Endpoint, type RequestConfig } from './request';
+import type {
+  CallOptions,
+  CorralClientOptions,
+  FetchLike,
+  RawAnswer,
+  RawOption,
+  SubmissionAccepted,
+  TestsRequest,
+  WaitOptions,
+  WaitUntilIdleOptions,
+} from './types';
 
 type MaybeRaw = CallOptions & { raw?: boolean };
 
-/** Failures worth another look while waiting for the pool: the router not (yet) reachable or overloaded. */
-function transient(err: CorralClientError): boolean {
-  return err.code === 'network_error' || err.code === 'request_timeout' || (err.httpStatus !== null && (err.httpStatus >= 500 || err.httpStatus === 429));
-}
-
 function describePool(pool: PoolAnswer): string {
   return `${pool.idle}/${pool.total} idle, ${pool.busy} busy, ${pool.booting} booting, ${pool.dead} dead`;
+}
+
+/** The pauses of `wait` and `waitBatch`: from 100 ms, half as long again each time, up to 2 s; 60 s in all. */
+function pacing(options: WaitOptions) {
+  return {
+    timeoutMs: options.timeoutMs ?? 60_000,
+    intervalMs: options.intervalMs ?? 100,
+    backoff: 1.5,
+    maxIntervalMs: options.maxIntervalMs ?? 2000,
+    signal: options.signal,
+  };
 }
 
 /** The global fetch, looked up at each call (and called unbound: a browser's fetch refuses another `this`). */
@@ -60,6 +88,63 @@ export class CorralClient {
     return this.call<ExecutionResult>({ method: 'POST', path: '/v1/executions', body: request }, options);
   }
 
+  /** `POST /v1/executions` with `tests`: runs the program once per test and resolves with a verdict per test and the summary. */
+  executeTests(request: TestsRequest, options: CallOptions = {}): Promise<TestsResult> {
+    return this.call<TestsResult>({ method: 'POST', path: '/v1/executions', body: request }, options) as Promise<TestsResult>;
+  }
+
+  /** `POST /v1/executions` with `wait: false`: queues the submission (tests or not) in the background; resolves with its id at once. */
+  submit(request: SubmissionRequest, options: CallOptions = {}): Promise<SubmissionAccepted> {
+    return this.call<SubmissionAccepted>({ method: 'POST', path: '/v1/executions', body: { ...request, wait: false } }, options) as Promise<SubmissionAccepted>;
+  }
+
+  /** `GET /v1/executions/{id}`: the record of a background execution (`state`, and `result` once `done`). */
+  get(id: string, options: CallOptions = {}): Promise<ExecutionRecord> {
+    return this.call<ExecutionRecord>({ method: 'GET', path: `/v1/executions/${encodeURIComponent(id)}` }, options) as Promise<ExecutionRecord>;
+  }
+
+  /** `DELETE /v1/executions/{id}`: a queued execution never starts, a running one is stopped; resolves with the record. */
+  cancel(id: string, options: CallOptions = {}): Promise<ExecutionRecord> {
+    return this.call<ExecutionRecord>({ method: 'DELETE', path: `/v1/executions/${encodeURIComponent(id)}` }, options) as Promise<ExecutionRecord>;
+  }
+
+  /** Polls `get(id)` (pauses growing from `intervalMs` to `maxIntervalMs`) until the execution is `done` or `cancelled`; resolves with that record. */
+  wait(id: string, options: WaitOptions = {}): Promise<ExecutionRecord> {
+    return poll<ExecutionRecord>({
+      look: (call) => this.get(id, call),
+      done: (record) => record.state === 'done' || record.state === 'cancelled',
+      describe: (record) => `state ${record.state}, ${record.attempts} attempts`,
+      what: `waiting for execution ${id} to end`,
+      ...pacing(options),
+    });
+  }
+
+  /** `POST /v1/batches`: every submission runs in the background; resolves with the batch id and the members' ids in order. */
+  submitBatch(executions: SubmissionRequest[], options: CallOptions = {}): Promise<BatchAccepted> {
+    return this.call<BatchAccepted>({ method: 'POST', path: '/v1/batches', body: { executions } }, options) as Promise<BatchAccepted>;
+  }
+
+  /** `GET /v1/batches/{id}`: every member's record in the order sent, and counts by state. */
+  getBatch(id: string, options: CallOptions = {}): Promise<BatchRecord> {
+    return this.call<BatchRecord>({ method: 'GET', path: `/v1/batches/${encodeURIComponent(id)}` }, options) as Promise<BatchRecord>;
+  }
+
+  /** Polls `getBatch(id)` until no member is `queued` or `running`; resolves with that batch. */
+  waitBatch(id: string, options: WaitOptions = {}): Promise<BatchRecord> {
+    return poll<BatchRecord>({
+      look: (call) => this.getBatch(id, call),
+      done: (batch) => batch.states.queued === 0 && batch.states.running === 0,
+      describe: (batch) => Object.entries(batch.states).map(([state, n]) => `${n} ${state}`).join(', '),
+      what: `waiting for batch ${id} to end`,
+      ...pacing(options),
+    });
+  }
+
+  /** `GET /v1/runtimes`: the languages, the runtime version and the package set. */
+  runtimes(options: CallOptions = {}): Promise<RuntimesAnswer> {
+    return this.call<RuntimesAnswer>({ method: 'GET', path: '/v1/runtimes' }, options) as Promise<RuntimesAnswer>;
+  }
+
   /** `GET /v1/pool`: slot counts by state, the slots, this router's queue and the consistency check. */
   pool(options?: CallOptions & { raw?: false }): Promise<PoolAnswer>;
   pool(options: CallOptions & RawOption): Promise<RawAnswer<PoolAnswer>>;
@@ -90,29 +175,19 @@ export class CorralClient {
    * that pool. An unreachable or overloaded router is looked at again; any other error (a wrong
    * key, an abort) throws at once, and so does the deadline, with the last pool seen.
    */
-  async waitUntilIdle(options: WaitUntilIdleOptions = {}): Promise<PoolAnswer> {
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    const intervalMs = options.intervalMs ?? 50;
-    const deadline = Date.now() + timeoutMs;
+  waitUntilIdle(options: WaitUntilIdleOptions = {}): Promise<PoolAnswer> {
     const wanted = options.slots === undefined ? 'every slot' : `${options.slots} slots`;
-    let last = '';
-    for (;;) {
-      try {
-        const pool = await this.pool({ timeoutMs: Math.max(1, deadline - Date.now()), ...(options.signal ? { signal: options.signal } : {}) });
-        if (pool.total > 0 && pool.idle >= (options.slots ?? pool.total)) return pool;
-        last = `the pool: ${describePool(pool)}`;
-      } catch (err) {
-        if (!(err instanceof CorralClientError) || !transient(err)) throw err;
-        last = err.message;
-      }
-      if (Date.now() + intervalMs >= deadline) {
-        throw new CorralClientError('request_timeout', `${wanted} of ${this.baseUrl} not idle within ${timeoutMs} ms; last: ${last}`);
-      }
-      try {
-        await sleep(intervalMs, options.signal);
-      } catch (reason) {
-        throw new CorralClientError('request_aborted', `waiting for ${wanted} of ${this.baseUrl} to be idle: aborted`, { cause: reason });
-      }
-    }
+    const intervalMs = options.intervalMs ?? 50;
+    return poll<PoolAnswer>({
+      look: (call) => this.pool(call),
+      done: (pool) => pool.total > 0 && pool.idle >= (options.slots ?? pool.total),
+      describe: (pool) => `the pool: ${describePool(pool)}`,
+      what: `waiting for ${wanted} of ${this.baseUrl} to be idle`,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      intervalMs,
+      backoff: 1,
+      maxIntervalMs: intervalMs,
+      signal: options.signal,
+    });
   }
 }

@@ -17,6 +17,24 @@ export type {
   HeadersLike,
   RawAnswer,
   RawOption,
+  SubmissionAccepted,
+  TestsRequest,
+  WaitOptions,
   WaitUntilIdleOptions,
 } from './types';
 export type { ErrorBody, ErrorCode, ExecutionRequest, ExecutionResult, ExecutionStatus, HealthAnswer, PoolAnswer, ReadyAnswer, SlotRecord } from '@corral/contracts';
+export type {
+  BatchAccepted,
+  BatchRecord,
+  Compare,
+  ExecutionRecord,
+  ExecutionState,
+  RuntimesAnswer,
+  SubmissionRequest,
+  SubmissionResult,
+  TestCaseRequest,
+  TestResult,
+  TestsResult,
+  TestStatus,
+  TestsSummary,
+} from '@corral/contracts';

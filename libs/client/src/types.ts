@@ -1,3 +1,4 @@
+import type { SubmissionRequest, TestCaseRequest } from '@corral/contracts';
 import type { CorralClientError } from './errors';
 
 /** The part of a response's headers the client reads; a fetch `Headers` fits. */
@@ -84,4 +85,24 @@ export interface WaitUntilIdleOptions {
   /** Pause between two looks at the pool; 50 by default. */
   intervalMs?: number;
   signal?: AbortSignal;
+}
+
+/** Options of `wait` and `waitBatch`. */
+export interface WaitOptions {
+  /** Gives up after this long (`request_timeout`); 60 000 by default. */
+  timeoutMs?: number;
+  /** The first pause between two looks; 100 by default, then half as long again each time. */
+  intervalMs?: number;
+  /** The longest pause between two looks; 2000 by default. */
+  maxIntervalMs?: number;
+  signal?: AbortSignal;
+}
+
+/** What `executeTests` sends: a submission with its tests, answered when every test ended. */
+export type TestsRequest = Omit<SubmissionRequest, 'tests' | 'wait'> & { tests: TestCaseRequest[] };
+
+/** The 202 answer of `submit`: the id to `get`, `wait` for or `cancel`. */
+export interface SubmissionAccepted {
+  id: string;
+  state: 'queued';
 }

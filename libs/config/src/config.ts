@@ -76,6 +76,8 @@ export interface RouterConfig extends CommonConfig {
   shutdownGraceMs: number;
   background: BackgroundConfig;
   webhooks: WebhookConfig;
+  /** The web playground at `GET /`: served, or `off` (then `/` is 404 like any unknown path). */
+  playground: 'on' | 'off';
 }
 
 export interface WorkerConfig extends CommonConfig {
@@ -271,6 +273,7 @@ export function loadRouterConfig(env: Env): Readonly<RouterConfig> {
       attempts: r.int('CORRAL_ASYNC_ATTEMPTS', 3, { min: 1, max: 20 }),
     },
     webhooks: webhookConfig(r),
+    playground: r.oneOf('CORRAL_PLAYGROUND', ['on', 'off'] as const, 'on'),
   });
 }
 

@@ -41,6 +41,8 @@ export interface StackOptions {
   onUnexpectedExit?: (service: string, code: number | string) => void;
   /** How long to wait for every slot to be idle. */
   readyTimeoutMs?: number;
+  /** Turns API keys on with this one key (CORRAL_API_KEYS=devkit:<key>, 16 characters at least); the stack's own look at the pool sends it. */
+  apiKey?: string;
 }
 
 export const PRIVATE_REDIS_KINDS = ['standalone', 'sentinel', 'cluster'] as const;
@@ -124,6 +126,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     CORRAL_LOOPBACK_BASE: loopbackBase,
     CORRAL_WORKER_PORT: String(workerPort),
     PORT: String(port),
+    ...(options.apiKey ? { CORRAL_API_KEYS: `devkit:${options.apiKey}` } : {}),
     ...options.env,
   };
   try {
@@ -147,7 +150,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             return true;
           }
         }
-        const res = await fetch(`${url}/v1/pool`);
+        const res = await fetch(`${url}/v1/pool`, options.apiKey ? { headers: { authorization: `Bearer ${options.apiKey}` } } : {});
         const pool = (await res.json()) as { idle: number };
         return pool.idle >= slots;
       },

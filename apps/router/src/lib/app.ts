@@ -11,6 +11,7 @@ import type { Background } from './background';
 import { backgroundRoutes } from './background-routes';
 import { executionRoute, type InFlightExecution } from './execution-route';
 import type { RouterMetrics } from './metrics';
+import { playgroundRoutes } from './playground';
 import type { WorkerProxy } from './proxy';
 import type { SlotQueue } from './slot-queue';
 
@@ -73,6 +74,7 @@ export function createApp(deps: RouterDeps): express.Express {
 
   app.post('/v1/executions', executionRoute({ config, keys, registry, queue, proxy, metrics, log, inFlight, background }));
   backgroundRoutes(app, { config, keys, background });
+  playgroundRoutes(app, { enabled: config.playground === 'on', apiKeys: keys.enabled, warn: (message) => log.warn(message) });
 
   app.all('/v1/executions', (_req, res) => sendError(res, { code: 'method_not_allowed', message: 'Use POST /v1/executions.' }));
   app.use((_req, res) => sendError(res, { code: 'not_found' }));
