@@ -1,6 +1,6 @@
 #!/bin/sh
-# The image's entrypoint: `corral router|worker|watchdog|netprov [args]` runs that app on the
-# pinned Node 24 as PID 1's only child-free process (exec), so that SIGTERM reaches it directly.
+# The image's entrypoint (under tini): `corral router|worker|watchdog|netprov [args]` runs that
+# app on the pinned Node 24, exec'd, so that the SIGTERM tini passes on reaches it directly.
 set -eu
 app="${1:-router}"
 case "$app" in

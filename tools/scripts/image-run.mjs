@@ -5,6 +5,7 @@
 // removed, also when something fails.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PODMAN_GLOBAL, podmanUlimits } from './podman.mjs';
@@ -15,7 +16,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  * What the worker's container needs beyond podman's defaults, each for one jail layer (the why
  * of each is in docs/deploy.md, "What the worker needs from the host"). Everything else dropped.
  */
-export const WORKER_CAPABILITIES = ['SETUID', 'SETGID'];
+export const WORKER_CAPABILITIES = ['SETUID', 'SETGID', 'KILL'];
 export const WORKER_PRIVILEGES = [
   '--user=0:0',
   '--cap-drop=ALL',
@@ -55,8 +56,9 @@ async function until(what, check, timeoutMs) {
 /**
  * Starts the stack from `tag`, runs `console.log(6 * 7)` through the router, then a job past its
  * wall time, one past its CPU budget and one past its memory, and stops everything. Returns
- * { httpStatus, status, stdout, outcomes, idleAgain, startToIdleMs, executionMs, layers }
- * (layers: the worker's own `sandbox layers` log line).
+ * { httpStatus, status, stdout, outcomes, idleAgain, startToIdleMs, executionMs, layers, stopMs,
+ * cgroupsLeft } (layers: the worker's own `sandbox layers` log line; cgroupsLeft: the worker's
+ * folders still in the host's cgroup hierarchy once every container is gone).
  */
 export async function runOnce(tag, { slots = 2, workerPrivileges = WORKER_PRIVILEGES, watchdogPrivileges = WATCHDOG_PRIVILEGES, readyTimeoutMs = 120_000 } = {}) {
   const devkit = await import(join(root, 'tools', 'devkit', 'dist', 'index.js'));
@@ -78,17 +80,21 @@ export async function runOnce(tag, { slots = 2, workerPrivileges = WORKER_PRIVIL
   const envArgs = Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
   const run = (app, privileges, extra = []) => {
     const name = `corral-${app}-${id}`;
+    const network = names.length === 0 ? '--network=host' : `--network=container:${names[0]}`;
     names.push(name);
-    mustPodman(['run', ...podmanUlimits(), '--detach', '--name', name, '--network=host', ...privileges, ...extra, ...envArgs, tag, app]);
+    mustPodman(['run', ...podmanUlimits(), '--detach', '--name', name, network, ...privileges, ...extra, ...envArgs, tag, app]);
     return name;
   };
+  let result;
   try {
     const started = Date.now();
     const up = podman(['run', ...podmanUlimits(), '--rm', '--network=host', ...envArgs, tag, 'netprov', 'up', '--count', String(slots)]);
     if (up.status !== 0) throw new Error(`netprov up failed: ${up.stderr}`);
+    // As in deploy/compose.yaml: the watchdog in the worker's pid namespace, router and watchdog
+    // in its network namespace (here the host's, where the private Redis listens on loopback).
     const worker = run('worker', workerPrivileges);
     run('watchdog', watchdogPrivileges, [`--pid=container:${worker}`]);
-    run('router', ['--cap-drop=ALL', '--security-opt=no-new-privileges']);
+    run('router', ['--cap-drop=ALL', '--security-opt=no-new-privileges', '--read-only']);
     const url = `http://127.0.0.1:${port}`;
     await until(
       `${slots} idle slots at ${url}`,
@@ -131,11 +137,25 @@ export async function runOnce(tag, { slots = 2, workerPrivileges = WORKER_PRIVIL
     );
     const logs = podman(['logs', worker]);
     const layers = `${logs.stdout}${logs.stderr}`.split('\n').find((line) => line.includes('"sandbox layers"')) ?? '';
-    return { httpStatus: first.httpStatus, status: first.status, stdout: first.stdout, outcomes, idleAgain, startToIdleMs, executionMs, layers };
+    result = { httpStatus: first.httpStatus, status: first.status, stdout: first.stdout, outcomes, idleAgain, startToIdleMs, executionMs, layers };
   } finally {
-    for (const name of names.reverse()) podman(['rm', '--force', '--time', '5', name]);
+    // Router first, the worker last, each given time to end gracefully: the worker removes its
+    // cgroup folders in the host's hierarchy as it ends (the container's death would leave them).
+    const stopping = Date.now();
+    for (const name of names.reverse()) podman(['rm', '--force', '--time', '40', name]);
+    if (result) result.stopMs = Date.now() - stopping;
     await redis.stop();
   }
+  // What the worker made in the host's cgroup hierarchy must be gone with it.
+  result.cgroupsLeft = hostCgroupFolders(env.CORRAL_HOST_ID);
+  return result;
+}
+
+/** The worker's folders for `hostId` in the host's cgroup hierarchy (v2, or each v1 controller). */
+function hostCgroupFolders(hostId) {
+  const root = '/sys/fs/cgroup';
+  const candidates = [join(root, 'corral', hostId), ...readdirSync(root).map((c) => join(root, c, 'corral', hostId))];
+  return [...new Set(candidates)].filter((dir) => existsSync(dir));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -20,8 +20,8 @@ const say = (text) => console.error(`corral image: ${text}`);
 export const SUITE = 'bookworm';
 export const MIRROR = 'http://deb.debian.org/debian';
 export const SECURITY_MIRROR = 'http://deb.debian.org/debian-security';
-/** What the runtime stage needs: the jail (bubblewrap), setpriv, netprov's tools (ip, nft), ldd (libc-bin, in every base). */
-export const RUNTIME_PACKAGES = ['bubblewrap', 'util-linux', 'iproute2', 'nftables', 'ca-certificates'];
+/** What the runtime stage needs: the jail (bubblewrap), setpriv, netprov's tools (ip, nft), ldd (libc-bin, in every base), tini (PID 1, below). */
+export const RUNTIME_PACKAGES = ['bubblewrap', 'util-linux', 'iproute2', 'nftables', 'ca-certificates', 'tini'];
 /** What the build stage adds: a C compiler for corral-spawn and corral-janitor. */
 export const BUILD_PACKAGES = [...RUNTIME_PACKAGES, 'gcc', 'libc6-dev'];
 export const BASES = { runtime: RUNTIME_PACKAGES, build: BUILD_PACKAGES };

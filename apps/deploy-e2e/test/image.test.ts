@@ -18,7 +18,7 @@ const TAG = 'localhost/corral:e2e';
 interface Built {
   sizeBytes: number;
   seconds: number;
-  run: { httpStatus: number; status: string; stdout: string; outcomes: Record<string, string>; idleAgain: boolean; startToIdleMs: number; executionMs: number; layers: string };
+  run: { httpStatus: number; status: string; stdout: string; outcomes: Record<string, string>; idleAgain: boolean; startToIdleMs: number; executionMs: number; layers: string; stopMs: number; cgroupsLeft: string[] };
 }
 
 /** Runs image.mjs to its end (killed past `timeoutMs`); resolves with its JSON line. */
@@ -50,12 +50,14 @@ maybe(
   'the image builds offline, and through its containers a job runs with every jail layer on; wall time, CPU and memory limits hold',
   async () => {
     const built = await buildAndRun(540_000);
-    console.log(`image ${TAG}: ${(built.sizeBytes / 1e6).toFixed(0)} MB, built in ${built.seconds.toFixed(1)} s; ready ${built.run.startToIdleMs} ms after netprov started, first execution ${built.run.executionMs} ms`);
+    console.log(`image ${TAG}: ${(built.sizeBytes / 1e6).toFixed(0)} MB, built in ${built.seconds.toFixed(1)} s; ready ${built.run.startToIdleMs} ms after netprov started, first execution ${built.run.executionMs} ms, all stopped in ${built.run.stopMs} ms`);
     expect(built.sizeBytes).toBeGreaterThan(100e6);
     const { run } = built;
     expect([run.httpStatus, run.status, run.stdout]).toEqual([200, 'ok', '42\n']);
     expect(run.outcomes).toEqual({ ok: 'ok', wall: 'timeout', cpu: 'cpu_limit', memory: 'memory_limit' });
     expect(run.idleAgain).toBe(true);
+    // Stopped gracefully, the worker leaves nothing in the host's cgroup hierarchy.
+    expect(run.cgroupsLeft).toEqual([]);
     const { mode, layers } = JSON.parse(run.layers) as { mode: string; layers: Record<string, string> };
     expect(mode).toBe('required');
     expect(layers['namespaces']).toMatch(/^bubblewrap/);

@@ -55,6 +55,6 @@ it('the hardening each unit keeps: no new privileges everywhere, a read-only sys
   }
   expect(unit('corral-router.service')).toMatch(/^CapabilityBoundingSet=$/m);
   expect(unit('corral-router.service')).toMatch(/^DynamicUser=yes$/m);
-  expect(unit('corral-worker.service')).toMatch(/^CapabilityBoundingSet=CAP_SETUID CAP_SETGID$/m);
+  expect(unit('corral-worker.service')).toMatch(/^CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_KILL$/m);
   expect(unit('corral-watchdog.service')).toMatch(/^CapabilityBoundingSet=CAP_KILL$/m);
 });
