@@ -1,4 +1,4 @@
-import { randomLoopbackBase, redisCli, startSentinelSet, startStack, waitFor, type SentinelSet, type Stack } from '@corral/devkit';
+import { randomLoopbackBase, redisCli, runToEnd, startSentinelSet, startStack, waitFor, type SentinelSet, type Stack } from '@corral/devkit';
 import { CorralClient, type ExecutionResult, type PoolAnswer } from '@corral/client';
 
 /**
@@ -6,7 +6,8 @@ import { CorralClient, type ExecutionResult, type PoolAnswer } from '@corral/cli
  * every service pointed at the Sentinels. The master is SIGKILLed; then it comes back (empty) as
  * a replica of the new master, and the new master is SIGKILLed in turn. Each time: every request
  * answered within its deadline (a result, or the documented retryable 503 `unavailable`), no job
- * run twice, and the pool whole and consistent within 15 s of the promotion.
+ * run twice, and the pool whole and consistent within 15 s of the promotion. Then the watchdog
+ * and netprov shown to work on the master the Sentinels now name.
  */
 const SLOTS = 4;
 const QUEUE_TIMEOUT_MS = 5000;
@@ -153,3 +154,18 @@ it('the old master back as a replica, then the new master SIGKILLed: the same ag
     return whole(p) && p!.idle === SLOTS;
   });
 }, 120_000);
+
+it('after both failovers the watchdog and netprov work on the current master: a job over its CPU budget is stopped by the watchdog, netprov reads and reconciles the inventory', async () => {
+  // Only the watchdog ends a job with cpu_limit: it read the running sandbox from the current
+  // master and recorded the reason there. Without it the job would run to its wall time.
+  const answer = await client.execute({ code: 'for (;;) {}', timeoutMs: 10_000, cpuMs: 300 }, { raw: true, signal: AbortSignal.timeout(20_000) });
+  expect([answer.status, (answer.body as ExecutionResult).status]).toEqual([200, 'cpu_limit']);
+  // netprov, a process started afresh, finds the master through the Sentinels too.
+  const listed = JSON.parse(await runToEnd('netprov', ['ls', '--json'], stack.env)) as { id: string }[];
+  expect(listed).toHaveLength(SLOTS);
+  expect(await runToEnd('netprov', ['up', '--count', String(SLOTS)], stack.env)).toMatch(/added 0, removed 0, changed 0/);
+  await waitFor('every slot idle', async () => {
+    const p = await pool();
+    return whole(p) && p!.idle === SLOTS;
+  });
+}, 60_000);

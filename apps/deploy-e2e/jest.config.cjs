@@ -1,0 +1,6 @@
+module.exports = {
+  ...require('../../jest.preset.cjs'),
+  displayName: 'deploy-e2e',
+  maxWorkers: 1,
+  testTimeout: 60_000,
+};
