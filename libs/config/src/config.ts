@@ -76,6 +76,8 @@ export interface RouterConfig extends CommonConfig {
   shutdownGraceMs: number;
   background: BackgroundConfig;
   webhooks: WebhookConfig;
+  /** A live execution's stream gets a heartbeat (an SSE comment, a WebSocket ping) after this much silence. */
+  streamHeartbeatMs: number;
 }
 
 export interface WorkerConfig extends CommonConfig {
@@ -271,6 +273,7 @@ export function loadRouterConfig(env: Env): Readonly<RouterConfig> {
       attempts: r.int('CORRAL_ASYNC_ATTEMPTS', 3, { min: 1, max: 20 }),
     },
     webhooks: webhookConfig(r),
+    streamHeartbeatMs: r.int('CORRAL_STREAM_HEARTBEAT_MS', 15_000, { min: 100, max: 600_000 }),
   });
 }
 
