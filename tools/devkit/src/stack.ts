@@ -120,13 +120,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       });
     }
     const url = `http://127.0.0.1:${port}`;
+    // With API keys on, the pool answers only a key: the first of CORRAL_API_KEYS (`name:key,…`).
+    const firstKey = /^[^:,]+:([^,]+)/.exec(String(env['CORRAL_API_KEYS'] ?? ''))?.[1];
+    const poolHeaders: Record<string, string> = firstKey ? { authorization: `Bearer ${firstKey}` } : {};
     await waitFor(
       `${slots} idle slots at ${url}`,
       async () => {
         for (const [name, service] of services) {
           if (service.child.exitCode !== null) throw new Error(`${name} exited with code ${service.child.exitCode}`);
         }
-        const res = await fetch(`${url}/v1/pool`);
+        const res = await fetch(`${url}/v1/pool`, { headers: poolHeaders });
         const pool = (await res.json()) as { idle: number };
         return pool.idle >= slots;
       },
