@@ -93,12 +93,37 @@ describe('SSE live output', () => {
     for (const [body, code] of [
       [{}, 'invalid_request'],
       [{ code: '1', wait: false }, 'invalid_request'],
-      [{ code: '1', tests: [{ stdin: '' }] }, 'invalid_request'],
+      [{ code: '1', callbackUrl: 'http://127.0.0.1:1/' }, 'invalid_request'],
     ] as const) {
       const answer = await sse(stack.url, body);
       expect(answer.status).toBe(400);
       expect(answer.events[0]).toMatchObject({ event: 'http', data: { error: { code } } });
     }
+  });
+
+  it('with tests, each test runs live and its events carry its index; the result is the verdicts', async () => {
+    const code = 'let s = ""; process.stdin.on("data", (d) => (s += d)); process.stdin.on("end", () => console.log(s.toUpperCase()));';
+    const tests = [
+      { stdin: 'a', expected: 'A\n' },
+      { stdin: 'b', expected: 'B\n' },
+      { stdin: 'c', expected: 'X\n' },
+    ];
+    const answer = await sse(stack.url, { code, tests });
+    const byTest = (index: number): string =>
+      answer.events
+        .filter((e) => e.event === 'stdout' && (e.data as { test?: number }).test === index)
+        .map((e) => (e.data as { data: string }).data)
+        .join('');
+    expect([byTest(0), byTest(1), byTest(2)]).toEqual(['A\n', 'B\n', 'C\n']);
+    const result = answer.events.at(-1)!;
+    expect(result.event).toBe('result');
+    const verdicts = result.data as { tests: Array<{ index: number; status: string }>; summary: { total: number; accepted: number } };
+    expect(verdicts.tests.map((t) => [t.index, t.status])).toEqual([
+      [0, 'accepted'],
+      [1, 'accepted'],
+      [2, 'wrong_answer'],
+    ]);
+    expect(verdicts.summary).toMatchObject({ total: 3, accepted: 2 });
   });
 
   it('a silent program gets heartbeat comments', async () => {

@@ -76,7 +76,7 @@ export function createApp(deps: RouterDeps): express.Express {
     res.json(runtimesAnswer(await registry.liveness.hosts()));
   });
 
-  app.post('/v1/executions', sseRoute({ config, registry, queue, streamProxy: streams.proxy, metrics, log, keys, streamMetrics: streams.metrics }));
+  app.post('/v1/executions', sseRoute({ config, registry, queue, streamProxy: streams.proxy, metrics, log, keys, streamMetrics: streams.metrics, background }));
   app.post('/v1/executions', executionRoute({ config, keys, registry, queue, proxy, metrics, log, inFlight, background }));
   backgroundRoutes(app, { config, keys, background });
 

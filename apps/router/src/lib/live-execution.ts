@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { ApiKey, RouterConfig } from '@corral/config';
 import { ERROR_CATALOGUE, type ControlMessage, type ErrorCode, type Job, type StreamEvent, type StreamSignal } from '@corral/contracts';
-import type { Registry } from '@corral/registry';
+import type { AdmissionUsage, Registry } from '@corral/registry';
 import type { Logger } from '@corral/service';
 import { outcomeAnswer, outcomeLabel } from './answers';
 import { dispatchExecution } from './dispatch';
@@ -29,6 +29,10 @@ export interface LiveOptions {
   requestId?: string;
   /** Carried by each output event (a submission's test). */
   test?: number;
+  /** What the key's admission counts (see DispatchContext.usage): a submission's test counts only in flight. */
+  usage?: AdmissionUsage;
+  /** Idle slots left to clients' own requests (a submission's tests). */
+  reserve?: number;
 }
 
 /**
@@ -120,9 +124,12 @@ export function startLiveExecution(job: Job, options: LiveOptions, deps: LiveDep
     queueTimeoutMs: config.queueTimeoutMs,
     maxRetries: config.maxRetries,
     ports: { admission: registry.admission, slots: queue, claims: registry.queue, metrics, clock: Date, log },
+    ...(options.usage ? { usage: options.usage } : {}),
+    ...(options.reserve ? { reserve: options.reserve } : {}),
   })
     .then((outcome) => {
-      const label = outcomeLabel(outcome);
+      // A submission's tests are counted once, as the submission (by the tests runner's caller).
+      const label = options.test === undefined ? outcomeLabel(outcome) : null;
       if (label) metrics.finished(label, (performance.now() - began) / 1000);
       const answer = outcomeAnswer(outcome);
       finish(answer ? errorEvent(answer.code, answer.message) : null);

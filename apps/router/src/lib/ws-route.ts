@@ -128,7 +128,7 @@ class StreamSession {
     clearTimeout(this.startTimer);
     let job;
     try {
-      job = liveSubmission(parseSubmission(request, this.deps.config.limits), 'WebSocket session').job;
+      job = liveSubmission(parseSubmission(request, this.deps.config.limits), 'WebSocket session', false).job;
     } catch (err) {
       return this.failWith(err);
     }
