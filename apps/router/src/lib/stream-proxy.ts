@@ -1,12 +1,10 @@
-import { Agent, request, type IncomingMessage } from 'node:http';
+import { Agent, type ClientRequest, type IncomingMessage } from 'node:http';
 import {
-  ERROR_HEADER,
   isErrorCode,
   REQUEST_ID_HEADER,
   STREAM_HEADER,
   TOKEN_HEADER,
   WORKER_KEEP_ALIVE_MS,
-  WORKER_RUN_PATH,
   type ControlMessage,
   type ErrorCode,
   type ExecutionResult,
@@ -16,7 +14,7 @@ import {
   type OutputStream,
   type WorkerStreamLine,
 } from '@corral/contracts';
-import { classifyProxyError, classifyWorkerAnswer, type Attempt } from './proxy';
+import { handOverTo, type Attempt } from './proxy';
 
 /** The longest NDJSON line a worker may send (a result with collected files is the largest). */
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -42,67 +40,35 @@ export class StreamProxy {
 
   /** Never rejects; resolves once the result is in (or the attempt failed, or `stop` aborted it). */
   run(lease: Lease, job: Job, header: LiveJobHeader, requestId: string, timeoutMs: number, stop: AbortSignal, sink: LiveSink): Promise<Attempt> {
-    if (stop.aborted) return Promise.resolve({ kind: 'client_gone' });
-    return new Promise<Attempt>((resolve) => {
-      const upstream = request({
-        agent: this.agent,
-        host: lease.ip,
-        port: lease.port,
-        method: 'POST',
-        path: WORKER_RUN_PATH,
-        headers: { 'content-type': 'application/x-ndjson', [TOKEN_HEADER]: lease.token, [REQUEST_ID_HEADER]: requestId, [STREAM_HEADER]: '1' },
+    const headers = { 'content-type': 'application/x-ndjson', [TOKEN_HEADER]: lease.token, [REQUEST_ID_HEADER]: requestId, [STREAM_HEADER]: '1' };
+    // The job's own line; the request stays open for control lines.
+    const write = (upstream: ClientRequest): void => void upstream.write(`${JSON.stringify({ ...header, job })}\n`);
+    return handOverTo(this.agent, lease, headers, timeoutMs, stop, write, (answer, status, settle, upstream) => {
+      if (status !== 200) return readError(answer, status, sink, settle);
+      sink.started((message) => {
+        if (!upstream.destroyed && !upstream.writableEnded) upstream.write(`${JSON.stringify(message)}\n`);
       });
-      let settled = false;
-      const settle = (attempt: Attempt): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        stop.removeEventListener('abort', onStop);
-        resolve(attempt);
-      };
-      const onStop = (): void => {
-        upstream.destroy();
-        settle({ kind: 'client_gone' });
-      };
-      const timer = setTimeout(() => upstream.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
-      stop.addEventListener('abort', onStop, { once: true });
-      upstream.on('error', (err) => settle(classifyProxyError(err)));
-      upstream.on('response', (answer) => {
-        answer.on('error', () => undefined); // a cut answer is handled on its 'close'
-        const status = answer.statusCode ?? 502;
-        const errorCode = answer.headers[ERROR_HEADER];
-        const early = classifyWorkerAnswer(status, typeof errorCode === 'string' ? errorCode : undefined);
-        if (early) {
-          answer.resume();
+      let done = false;
+      readLines(
+        answer,
+        (line) => {
+          if (line.type === 'result') {
+            done = true;
+            sink.result(line.result);
+            upstream.end();
+            settle({ kind: 'answered', httpStatus: 200, executionStatus: line.result.status });
+            return true;
+          }
+          return sink.output(line.type, line.data, () => answer.resume());
+        },
+        () => {
           upstream.destroy();
-          return settle(early);
-        }
-        if (status !== 200) return readError(answer, status, sink, settle);
-        sink.started((message) => {
-          if (!upstream.destroyed && !upstream.writableEnded) upstream.write(`${JSON.stringify(message)}\n`);
-        });
-        readLines(
-          answer,
-          (line) => {
-            if (line.type === 'result') {
-              sink.result(line.result);
-              upstream.end();
-              settle({ kind: 'answered', httpStatus: 200, executionStatus: line.result.status });
-              return true;
-            }
-            return sink.output(line.type, line.data, () => answer.resume());
-          },
-          () => {
-            upstream.destroy();
-            settle({ kind: 'failed', reason: 'the worker sent what is not the live protocol' });
-          },
-        );
-        answer.once('close', () => {
-          if (!settled) settle({ kind: 'failed', reason: 'the answer was cut' });
-        });
+          settle({ kind: 'failed', reason: 'the worker sent what is not the live protocol' });
+        },
+      );
+      answer.once('close', () => {
+        if (!done) settle({ kind: 'failed', reason: 'the answer was cut' });
       });
-      // The job's own line; the request stays open for control lines.
-      upstream.write(`${JSON.stringify({ ...header, job })}\n`);
     });
   }
 
