@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { processTree, stillRunning, waitFor, type ProcessId, type Stack } from '@corral/devkit';
 import { execute, pool, startQuietStack } from './helpers';
 import { sse, type SseEvent } from './stream-helpers';
@@ -35,6 +35,9 @@ function rssKb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
 }
+
+/** Open file descriptors of a process. */
+const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
 /** Waits until every slot is idle again. */
 const allIdle = (timeoutMs = 15_000): Promise<unknown> => waitFor('every slot idle', async () => (await pool(stack.url)).idle === 4, { timeoutMs, intervalMs: 20 });
@@ -157,6 +160,7 @@ describe('SSE live output', () => {
   it('200 parallel streams on 4 slots queue as blocking calls do, and leave nothing behind', async () => {
     await allIdle();
     const warm = sandboxes().length;
+    const fds = { router: openFds(pidOf('router')), worker: openFds(pidOf('worker')) };
     const code = 'console.log("a"); setTimeout(() => console.log("b"), 20);';
     const answers = await Promise.all(Array.from({ length: 200 }, () => sse(stack.url, { code }, { timeoutMs: 180_000 })));
     for (const answer of answers) {
@@ -171,6 +175,8 @@ describe('SSE live output', () => {
     expect(metrics).toMatch(/corral_streams_open\{transport="sse"\} 0/);
     // The same number of sandboxes as before: one warm per slot, none left over.
     await waitFor('warm sandboxes only', () => sandboxes().length === warm, { timeoutMs: 10_000 });
+    // No descriptor left open by a stream: at most the kept-alive connections to the slots (a few per slot) beyond those before.
+    await waitFor('descriptors back', () => openFds(pidOf('router')) <= fds.router + 16 && openFds(pidOf('worker')) <= fds.worker + 16, { timeoutMs: 10_000 });
   }, 240_000);
 
 });
