@@ -198,7 +198,7 @@ describe('SSE output flood', () => {
     }, 20);
     let answer;
     try {
-      answer = await sse(flooded.url, { code: 'const s = "y".repeat(65536); for (;;) process.stdout.write(s);', timeoutMs: 4000 }, { readDelayMs: 10, timeoutMs: 90_000 });
+      answer = await sse(flooded.url, { code: 'const s = "y".repeat(65536); for (;;) process.stdout.write(s);', timeoutMs: 4000 }, { readDelayMs: 50, timeoutMs: 90_000 });
     } finally {
       clearInterval(sample);
     }
