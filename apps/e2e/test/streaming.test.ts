@@ -36,6 +36,12 @@ function rssKb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
 }
 
+/** corral_executions_total{status} on the router's /metrics. */
+async function counted(status: string): Promise<number> {
+  const text = await (await fetch(`${stack.url}/metrics`)).text();
+  return Number(new RegExp(`corral_executions_total\\{status="${status}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+}
+
 /** Open file descriptors of a process. */
 const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
@@ -111,6 +117,7 @@ describe('SSE live output', () => {
       { stdin: 'b', expected: 'B\n' },
       { stdin: 'c', expected: 'X\n' },
     ];
+    const before = await counted('wrong_answer');
     const answer = await sse(stack.url, { code, tests });
     const byTest = (index: number): string =>
       answer.events
@@ -127,6 +134,8 @@ describe('SSE live output', () => {
       [2, 'wrong_answer'],
     ]);
     expect(verdicts.summary).toMatchObject({ total: 3, accepted: 2 });
+    // Counted once, as the submission, as the blocking call counts it.
+    expect(await counted('wrong_answer')).toBe(before + 1);
   });
 
   it('a silent program gets heartbeat comments', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { NextFunction, Request, Response } from 'express';
 import { CorralError, parseSubmission, type ExecutionResult, type StreamEvent, type Submission } from '@corral/contracts';
 import { errorAnswer, sendError } from './answers';
@@ -73,10 +74,17 @@ export function sseRoute(deps: SseDeps): (req: Request, res: Response, next: Nex
         for await (const event of live) if (!(await writer.send(event))) break;
         return;
       }
+      const began = performance.now();
       const waited = await background.runWaited(submission, key, writer.gone, log.child({ requestId }), liveTestRun(deps, writer));
-      if (waited.kind === 'answer') await writer.send({ type: 'result', result: waited.result as unknown as Record<string, unknown> });
-      else if (waited.kind === 'error') {
+      if (waited.kind === 'stopped') return;
+      // The submission counts once, as the blocking call counts it (its tests are not counted one by one).
+      const seconds = (performance.now() - began) / 1000;
+      if (waited.kind === 'answer') {
+        deps.metrics.finished('tests' in waited.result ? waited.result.summary.status : waited.result.status, seconds);
+        await writer.send({ type: 'result', result: waited.result as unknown as Record<string, unknown> });
+      } else {
         const answer = errorAnswer(waited.error, log);
+        deps.metrics.finished(answer.code, seconds);
         await writer.send({ type: 'error', code: answer.code, message: answer.message ?? waited.error.message });
       }
     } finally {
