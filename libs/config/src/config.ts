@@ -78,6 +78,8 @@ export interface RouterConfig extends CommonConfig {
   webhooks: WebhookConfig;
   /** The web playground at `GET /`: served, or `off` (then `/` is 404 like any unknown path). */
   playground: 'on' | 'off';
+  /** A live execution's stream gets a heartbeat (an SSE comment, a WebSocket ping) after this much silence. */
+  streamHeartbeatMs: number;
 }
 
 export interface WorkerConfig extends CommonConfig {
@@ -274,6 +276,7 @@ export function loadRouterConfig(env: Env): Readonly<RouterConfig> {
     },
     webhooks: webhookConfig(r),
     playground: r.oneOf('CORRAL_PLAYGROUND', ['on', 'off'] as const, 'on'),
+    streamHeartbeatMs: r.int('CORRAL_STREAM_HEARTBEAT_MS', 15_000, { min: 100, max: 600_000 }),
   });
 }
 

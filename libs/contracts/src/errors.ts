@@ -24,6 +24,11 @@ export const ERROR_CATALOGUE = {
   no_capacity: { httpStatus: 503, message: 'No sandbox became free within the queue deadline.' },
   unavailable: { httpStatus: 503, message: 'The service is not available.' },
   shutting_down: { httpStatus: 503, message: 'The service is shutting down.' },
+  stream_protocol: { httpStatus: 400, message: 'The message does not follow the streaming protocol (docs/streaming.md).' },
+  stream_frame_too_large: { httpStatus: 413, message: 'The message is larger than the streaming limit.' },
+  stream_unknown_signal: { httpStatus: 400, message: 'That signal cannot be sent; use SIGINT or SIGTERM.' },
+  stream_already_started: { httpStatus: 409, message: 'The session has started its execution already.' },
+  stream_not_started: { httpStatus: 409, message: 'Send a start message before anything else.' },
 } as const satisfies Record<string, { httpStatus: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -77,3 +77,24 @@ export {
   type TestCaseRequest,
 } from './submission';
 export { describeRedis, type RedisEndpoint, type RedisNode } from './redis';
+export {
+  CLOSE_CODES,
+  closeCodeFor,
+  isStreamSignal,
+  parseClientMessage,
+  parseControlLine,
+  STREAM_HEADER,
+  STREAM_PATH,
+  STREAM_SIGNALS,
+  type ClientMessage,
+  type ControlMessage,
+  type ErrorEvent,
+  type LiveJobHeader,
+  type OutputEvent,
+  type OutputStream,
+  type ResultEvent,
+  type StartMessage,
+  type StreamEvent,
+  type StreamSignal,
+  type WorkerStreamLine,
+} from './stream';

@@ -4,6 +4,7 @@ import { DEFAULT_SUBMISSION_LIMITS, type SubmissionLimits } from './submission';
 import { ENTRY_EXTENSIONS, LANGUAGES } from './program';
 import { ERROR_CATALOGUE, MAX_DETAILS_CHARS, MAX_MESSAGE_CHARS, type ErrorCode } from './errors';
 import { SLOT_STATES } from './slots';
+import { sseContent, STREAM_SESSION_CODES, streamPaths } from './openapi-stream';
 import { EXECUTION_STATUSES } from './status';
 
 const json = 'application/json';
@@ -22,7 +23,7 @@ function errorResponse(description: string, codes: ErrorCode[]): Record<string, 
 export function openApiDocument(executionLimits: Omit<SubmissionLimits, 'maxTests' | 'maxBatch'> & Partial<SubmissionLimits>, options: { version: string; apiKeys: boolean }): Record<string, unknown> {
   const limits: SubmissionLimits = { ...DEFAULT_SUBMISSION_LIMITS, ...executionLimits };
   const byStatus = (status: number): ErrorCode[] =>
-    (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).filter((code) => ERROR_CATALOGUE[code].httpStatus === status);
+    (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).filter((code) => ERROR_CATALOGUE[code].httpStatus === status && !STREAM_SESSION_CODES.includes(code));
   const request: Record<(typeof REQUEST_FIELDS)[number], Record<string, unknown>> = {
     language: {
       type: 'string',
@@ -77,7 +78,7 @@ export function openApiDocument(executionLimits: Omit<SubmissionLimits, 'maxTest
           responses: {
             '200': {
               description: 'The code ran, whatever it did (see status); with `tests`, one verdict per test and a summary.',
-              content: { [json]: { schema: { oneOf: [{ $ref: '#/components/schemas/ExecutionResult' }, { $ref: '#/components/schemas/TestsResult' }] } } },
+              content: { [json]: { schema: { oneOf: [{ $ref: '#/components/schemas/ExecutionResult' }, { $ref: '#/components/schemas/TestsResult' }] } }, ...sseContent() },
             },
             '202': {
               description: '`wait: false`: accepted; it runs in the background. `Location` names its record (GET /v1/executions/{id}).',
@@ -98,6 +99,7 @@ export function openApiDocument(executionLimits: Omit<SubmissionLimits, 'maxTest
         },
       },
       ...backgroundPaths(),
+      ...streamPaths(),
       '/v1/pool': {
         get: {
           operationId: 'getPool',

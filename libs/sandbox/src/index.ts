@@ -17,7 +17,7 @@ export {
 } from './jail';
 export { BOOTSTRAP_PATH, DEFAULT_PACKAGES_DIR, isExecutable, JANITOR_PATH, PINNED_RUNTIME_PATH, resolveJanitor, resolveSandboxNode, resolveSpawnHelper, SPAWN_HELPER_PATH } from './paths';
 export { stageForSandboxes, sweepStaging, unreachableBecause, type StagedFile, type Staging } from './stage';
-export { Sandbox, type RunRequest, type RunResult, type SandboxExit, type SandboxOptions } from './sandbox';
+export { Sandbox, type LiveOutput, type RunRequest, type RunResult, type SandboxExit, type SandboxOptions } from './sandbox';
 export { BASE_RLIMITS, BOOT_NICE, sandboxProfile, type SandboxProfile, type SandboxProfileSettings, type SandboxRequest } from './profile';
 export { loadPackageSet, PackageSetError, type PackageInfo, type PackageSet } from './packages';
 export { jobLine } from './job';

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { LiveOutput } from './types';
 
 /**
  * A job that writes a byte per write would cost the worker a read, a Buffer and a callback per
@@ -12,6 +13,9 @@ const PAUSE_MS = 2;
 
 /** How long the pipes may take to end once every process of the sandbox has. */
 const DRAIN_WAIT_MS = 1000;
+
+/** What a live job that keeps no output still keeps of stderr: enough to tell a heap-limit abort. */
+const STDERR_TAIL_BYTES = 4096;
 
 /**
  * The libuv handle under a pipe. pause() alone does not stop the reads: the stream keeps reading
@@ -30,6 +34,8 @@ class ThrottledReader {
   private smallReads = 0;
   private timer: NodeJS.Timeout | null = null;
   private draining = false;
+  /** A live consumer asked for no more for now. */
+  private held = false;
   private readonly ended: Promise<void>;
 
   constructor(
@@ -43,10 +49,23 @@ class ThrottledReader {
     });
     stream.on('data', (chunk: Buffer) => {
       onChunk(chunk);
-      if (this.draining) return;
+      if (this.draining || this.held) return;
       this.smallReads = chunk.length < SMALL_READ_BYTES ? this.smallReads + 1 : 0;
       if (this.smallReads > FREE_SMALL_READS) this.pause();
     });
+  }
+
+  /** Stops delivering chunks (the stream reads to its high-water mark, then the pipe fills) until `release`. */
+  hold(): void {
+    if (this.draining) return;
+    this.held = true;
+    this.stream.pause();
+  }
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.stream.resume();
   }
 
   private handle(): PipeHandle | undefined {
@@ -82,6 +101,7 @@ class ThrottledReader {
    */
   async flush(): Promise<void> {
     this.draining = true;
+    this.held = false;
     this.resume();
     this.stream.resume();
     for (let turn = 0; turn < 2; turn += 1) await new Promise((resolve) => setImmediate(resolve));
@@ -90,6 +110,7 @@ class ThrottledReader {
   /** Reads the rest at full speed; resolves at the stream's end, or after `waitMs`. */
   drain(waitMs: number): Promise<void> {
     this.draining = true;
+    this.held = false;
     this.resume();
     this.stream.resume();
     let timer: NodeJS.Timeout | undefined;
@@ -108,24 +129,40 @@ export class JobOutput {
   private readonly readers: ThrottledReader[];
   private bytes = 0;
   private sealed = false;
+  private overflowed = false;
 
   constructor(
     stdout: Readable,
     stderr: Readable,
     private readonly maxBytes: number,
     private readonly onOverflow: () => void,
+    private readonly live?: LiveOutput,
   ) {
-    this.readers = [new ThrottledReader(stdout, (chunk) => this.keep(this.out, chunk)), new ThrottledReader(stderr, (chunk) => this.keep(this.err, chunk))];
+    const out = new ThrottledReader(stdout, (chunk) => this.keep('stdout', out, chunk));
+    const err = new ThrottledReader(stderr, (chunk) => this.keep('stderr', err, chunk));
+    this.readers = [out, err];
   }
 
-  private keep(into: Buffer[], chunk: Buffer): void {
+  private keep(stream: 'stdout' | 'stderr', reader: ThrottledReader, chunk: Buffer): void {
     if (this.sealed) return;
-    into.push(chunk);
+    const into = stream === 'stdout' ? this.out : this.err;
+    const room = this.maxBytes - this.bytes;
     this.bytes += chunk.length;
-    if (this.bytes > this.maxBytes) {
-      this.sealed = true;
-      this.onOverflow();
-    }
+    const over = this.bytes > this.maxBytes;
+    if (over) this.sealed = this.overflowed = true;
+    // Streamed: never a byte past the cap. Kept: the chunk whole, the cut is made in `collected`.
+    const kept = over ? chunk.subarray(0, Math.max(0, room)) : chunk;
+    if (!this.live || this.live.keep) into.push(chunk);
+    else if (stream === 'stderr') this.keepTail(kept);
+    if (this.live && kept.length > 0 && !this.live.onOutput(stream, kept, () => reader.release())) reader.hold();
+    if (over) this.onOverflow();
+  }
+
+  /** Only the last STDERR_TAIL_BYTES of stderr. */
+  private keepTail(chunk: Buffer): void {
+    this.err.push(chunk);
+    let size = this.err.reduce((sum, part) => sum + part.length, 0);
+    while (size - (this.err[0]?.length ?? 0) >= STDERR_TAIL_BYTES) size -= (this.err.shift() as Buffer).length;
   }
 
   /** The answer is decided: nothing written from now on is kept. */
@@ -147,7 +184,7 @@ export class JobOutput {
   collected(before: readonly Buffer[]): { stdout: Buffer; stderr: Buffer; truncated: boolean } {
     let stdout = Buffer.concat(this.out);
     let stderr = Buffer.concat([...before, ...this.err]);
-    let truncated = false;
+    let truncated = this.overflowed;
     if (stdout.length + stderr.length > this.maxBytes) {
       truncated = true;
       stdout = stdout.subarray(0, this.maxBytes);

@@ -12,7 +12,7 @@ import { findRuntimePid, peakRssKb, schedstatMs, setThreadsPriority, treeCpuMs }
 import type { RunRequest, RunResult, SandboxOptions } from './types';
 
 export type { SandboxExit } from './launcher';
-export type { RunRequest, RunResult, SandboxOptions } from './types';
+export type { LiveOutput, RunRequest, RunResult, SandboxOptions } from './types';
 
 /** A ready sandbox's CPU is read again this long after ready, once the boot's background threads have settled. */
 const READY_RESAMPLE_MS = 100;
@@ -224,6 +224,29 @@ export class Sandbox {
     void this.exited.then(() => this.forceKill && clearTimeout(this.forceKill));
   }
 
+  /** More stdin for an interactive job (a no-op once it has ended or stdin was ended). */
+  writeStdin(data: string | Buffer): void {
+    if (!this.ended && this.stdin.writable) this.stdin.write(data);
+  }
+
+  /** Ends an interactive job's stdin: its reads see end of file. */
+  endStdin(): void {
+    if (this.stdin.writable) this.stdin.end();
+  }
+
+  /**
+   * Sends the runtime process a signal the job may handle (SIGINT, SIGTERM); a no-op before the
+   * job has its process or after it has ended.
+   */
+  signal(signal: 'SIGINT' | 'SIGTERM'): void {
+    if (this.ended || this.runtimePid === null || !this.used) return;
+    try {
+      process.kill(this.runtimePid, signal);
+    } catch {
+      // already gone
+    }
+  }
+
   /** Hands the sandbox its one job and waits until the process has ended. */
   async run(request: RunRequest): Promise<RunResult> {
     if (this.used) throw new Error('a sandbox runs exactly one job');
@@ -233,10 +256,16 @@ export class Sandbox {
     const cpuBaseMs = this.readyCpu.sandboxMs;
     let killedFor: RunResult['killedFor'] = null;
     this.stderr.off('data', this.onBootStderr);
-    const output = new JobOutput(this.stdout, this.stderr, request.maxOutputBytes, () => {
-      killedFor ??= 'output_limit';
-      this.kill();
-    });
+    const output = new JobOutput(
+      this.stdout,
+      this.stderr,
+      request.maxOutputBytes,
+      () => {
+        killedFor ??= 'output_limit';
+        this.kill();
+      },
+      request.live,
+    );
 
     const started = performance.now();
     const sampler = setInterval(() => this.samplePeak(), PEAK_SAMPLE_MS);
@@ -247,7 +276,8 @@ export class Sandbox {
     }, request.timeoutMs);
     const collector = request.collect && request.collect.length > 0 ? new JobCollector(this.jobChannel, request.maxCollectBytes ?? 0) : null;
     this.jobChannel.end(jobLine(request));
-    this.stdin.end(request.stdin);
+    if (request.live?.interactive) this.stdin.write(request.stdin);
+    else this.stdin.end(request.stdin);
 
     // How it ended comes from its trusted parent alone, once every process of it has ended:
     // nothing the job writes or does inside can answer for it, or answer early.

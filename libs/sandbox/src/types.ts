@@ -50,6 +50,22 @@ export interface RunRequest {
   timeoutMs: number;
   /** stdout + stderr bytes kept; beyond it the sandbox is killed. */
   maxOutputBytes: number;
+  /** Output delivered as it comes, and stdin left open (see LiveOutput); absent for a job answered whole. */
+  live?: LiveOutput;
+}
+
+/**
+ * A live job's output: each chunk as it comes, in the order read, within the output cap. A
+ * consumer that returns false from `onOutput` stops the reading of that stream (the program
+ * then blocks on its writes once the pipe is full) until it calls `resume`: a slow consumer
+ * slows the program, and nothing between them grows.
+ */
+export interface LiveOutput {
+  onOutput(stream: 'stdout' | 'stderr', chunk: Buffer, resume: () => void): boolean;
+  /** Keep the output for the result too (it is streamed either way). */
+  keep: boolean;
+  /** stdin stays open after `stdin` for `Sandbox.writeStdin`, until `Sandbox.endStdin`. */
+  interactive: boolean;
 }
 
 export interface RunResult {

@@ -13,6 +13,7 @@ export interface Plan {
   programs: { requests: number; thinkMs: number };
   judging: { singles: number; thinkMs: number; tests: number; asyncJobs: number; pollMs: number };
   cli: { requests: number; thinkMs: number };
+  streaming: { requests: number; thinkMs: number };
 }
 
 /**
@@ -37,6 +38,7 @@ export function makePlan(quick: boolean, cores: number): Plan {
       programs: { requests: 5, thinkMs: 100 },
       judging: { singles: 20, thinkMs: 50, tests: 50, asyncJobs: 5, pollMs: 10 },
       cli: { requests: 10, thinkMs: 50 },
+      streaming: { requests: 10, thinkMs: 50 },
     };
   }
   return {
@@ -52,5 +54,6 @@ export function makePlan(quick: boolean, cores: number): Plan {
     programs: { requests: 50, thinkMs: 100 },
     judging: { singles: 100, thinkMs: 50, tests: 200, asyncJobs: 30, pollMs: 10 },
     cli: { requests: 40, thinkMs: 50 },
+    streaming: { requests: 50, thinkMs: 50 },
   };
 }

@@ -139,6 +139,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       });
     }
     const url = `http://127.0.0.1:${port}`;
+    // With API keys on, the pool answers only a key: the stack's own, else the first of CORRAL_API_KEYS (`name:key,…`).
+    const poolKey = options.apiKey ?? /^[^:,]+:([^,]+)/.exec(String(env['CORRAL_API_KEYS'] ?? ''))?.[1];
+    const poolHeaders: Record<string, string> = poolKey ? { authorization: `Bearer ${poolKey}` } : {};
     // A service that dies before the pool is ready ends the wait at once, with its last lines.
     let died: Error | undefined;
     const ready = waitFor(
@@ -150,7 +153,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             return true;
           }
         }
-        const res = await fetch(`${url}/v1/pool`, options.apiKey ? { headers: { authorization: `Bearer ${options.apiKey}` } } : {});
+        const res = await fetch(`${url}/v1/pool`, { headers: poolHeaders });
         const pool = (await res.json()) as { idle: number };
         return pool.idle >= slots;
       },

@@ -14,6 +14,9 @@ import type { RouterMetrics } from './metrics';
 import { playgroundRoutes } from './playground';
 import type { WorkerProxy } from './proxy';
 import type { SlotQueue } from './slot-queue';
+import { sseRoute } from './sse-route';
+import type { StreamMetrics } from './stream-metrics';
+import type { StreamProxy } from './stream-proxy';
 
 export interface RouterDeps {
   /** Execution requests not yet answered (graceful shutdown answers what is left). */
@@ -26,6 +29,8 @@ export interface RouterDeps {
   log: Logger;
   keys: KeyRing;
   background: Background;
+  /** Live executions (SSE, WebSocket): their hand-over and their metrics. */
+  streams: { proxy: StreamProxy; metrics: StreamMetrics };
 }
 
 /** The router's own version, for the OpenAPI document. */
@@ -33,7 +38,7 @@ const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.js
 
 /** The router's HTTP API (express 5: a rejected promise reaches the error handler). */
 export function createApp(deps: RouterDeps): express.Express {
-  const { config, registry, queue, proxy, metrics, log, inFlight, keys, background } = deps;
+  const { config, registry, queue, proxy, metrics, log, inFlight, keys, background, streams } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -72,6 +77,7 @@ export function createApp(deps: RouterDeps): express.Express {
     res.json(runtimesAnswer(await registry.liveness.hosts()));
   });
 
+  app.post('/v1/executions', sseRoute({ config, registry, queue, streamProxy: streams.proxy, metrics, log, keys, streamMetrics: streams.metrics, background }));
   app.post('/v1/executions', executionRoute({ config, keys, registry, queue, proxy, metrics, log, inFlight, background }));
   backgroundRoutes(app, { config, keys, background });
   playgroundRoutes(app, { enabled: config.playground === 'on', apiKeys: keys.enabled, warn: (message) => log.warn(message) });

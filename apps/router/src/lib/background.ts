@@ -15,7 +15,7 @@ import type { Logger } from '@corral/service';
 import type { KeyRing } from './auth';
 import { Deliveries } from './deliveries';
 import { runOne, type EngineDeps, type RunOutcome } from './engine';
-import { runTests, testParallelism } from './tests-runner';
+import { runTests, testParallelism, type TestRun } from './tests-runner';
 import type { WebhookPolicy } from './webhooks';
 
 /** A queued record is kept this much longer than a finished one: the time it may wait for a slot. */
@@ -125,7 +125,7 @@ export class Background {
   }
 
   /** Runs a submission while its client waits: its tests, or one execution whose record a callback needs. */
-  async runWaited(submission: Submission, key: ApiKey | null, signal: AbortSignal, log: Logger): Promise<WaitedAnswer> {
+  async runWaited(submission: Submission, key: ApiKey | null, signal: AbortSignal, log: Logger, testRun?: TestRun): Promise<WaitedAnswer> {
     try {
       await this.checkCallback(submission, key);
       await this.admit(key, executionCount(submission));
@@ -135,7 +135,7 @@ export class Background {
     }
     const id = randomUUID();
     // The blocking call's rule holds: a job whose worker failed under it is not run again.
-    const outcome = await this.run(id, submission, key, signal, log, 'deadline', submission.tests ? this.deps.config.background.attempts : 1);
+    const outcome = await this.run(id, submission, key, signal, log, 'deadline', submission.tests ? this.deps.config.background.attempts : 1, undefined, testRun);
     if (outcome.kind === 'stopped') return { kind: 'stopped' };
     if (submission.callbackUrl) {
       const answer: FinalAnswer = outcome.kind === 'result' ? { result: outcome.result } : { error: outcome.error };
@@ -167,6 +167,7 @@ export class Background {
     patience: 'deadline' | 'patient',
     attempts: number,
     beforeHandOver?: () => Promise<boolean>,
+    testRun?: TestRun,
   ): Promise<{ kind: 'result'; result: SubmissionResult } | Exclude<RunOutcome, { kind: 'result' }>> {
     // Background work leaves one warm slot to clients' own requests whenever the pool has two.
     const reserve = (await this.liveSlots()) >= 2 ? 1 : 0;
@@ -180,6 +181,7 @@ export class Background {
       ...options,
       parallelism,
       onTest: (test) => this.deps.metrics.verdict(test.status),
+      ...(testRun ? { run: testRun } : {}),
     });
     return result ? { kind: 'result', result } : { kind: 'stopped', shuttingDown: false };
   }

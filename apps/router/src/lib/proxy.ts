@@ -1,4 +1,4 @@
-import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import {
   ERROR_HEADER,
   isErrorCode,
@@ -156,11 +156,7 @@ export class WorkerProxy {
     });
   }
 
-  /**
-   * The hand-over both share: the request to the worker, its timeout, the client's (or the
-   * canceller's) abort, the worker's answers that mean the job never started; `consume` takes
-   * an answer to the job and settles the attempt.
-   */
+  /** The hand-over both share (see `handOverTo`), with the job as the whole body. */
   private handOver<A extends Attempt>(
     lease: Lease,
     body: Buffer,
@@ -169,54 +165,62 @@ export class WorkerProxy {
     clientGone: AbortSignal,
     consume: (answer: IncomingMessage, status: number, settle: (attempt: A | Attempt) => void) => void,
   ): Promise<A | Attempt> {
-    if (clientGone.aborted) return Promise.resolve({ kind: 'client_gone' });
-    return new Promise<A | Attempt>((resolve) => {
-      const upstream = request({
-        agent: this.agent,
-        host: lease.ip,
-        port: lease.port,
-        method: 'POST',
-        path: WORKER_RUN_PATH,
-        // Only the router's own headers: nothing of the client's (credentials, hop-by-hop wishes) reaches a worker.
-        headers: {
-          'content-type': 'application/json',
-          'content-length': String(body.length),
-          [TOKEN_HEADER]: lease.token,
-          [REQUEST_ID_HEADER]: requestId,
-        },
-      });
-      let settled = false;
-      const settle = (attempt: A | Attempt): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        clientGone.removeEventListener('abort', onClientGone);
-        resolve(attempt);
-      };
-      const onClientGone = (): void => {
-        upstream.destroy();
-        settle({ kind: 'client_gone' });
-      };
-      const timer = setTimeout(() => upstream.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
-      clientGone.addEventListener('abort', onClientGone, { once: true });
-      upstream.on('error', (err) => settle(classifyProxyError(err)));
-      upstream.on('response', (answer) => {
-        answer.on('error', () => undefined); // a cut answer is handled on its 'close'
-        const status = answer.statusCode ?? 502;
-        const errorCode = answer.headers[ERROR_HEADER];
-        const early = classifyWorkerAnswer(status, typeof errorCode === 'string' ? errorCode : undefined);
-        if (early) {
-          answer.resume();
-          settle(early);
-          return;
-        }
-        consume(answer, status, settle);
-      });
-      upstream.end(body);
-    });
+    // Only the router's own headers: nothing of the client's (credentials, hop-by-hop wishes) reaches a worker.
+    const headers = { 'content-type': 'application/json', 'content-length': String(body.length), [TOKEN_HEADER]: lease.token, [REQUEST_ID_HEADER]: requestId };
+    return handOverTo<A>(this.agent, lease, headers, timeoutMs, clientGone, (upstream) => upstream.end(body), consume);
   }
 
   close(): void {
     this.agent.destroy();
   }
+}
+
+/**
+ * One hand-over: the request to the worker holding `lease` (its body written by `write`), its
+ * timeout, the client's (or the canceller's) abort, the worker's answers that mean the job
+ * never started; `consume` takes an answer to the job and settles the attempt. Never rejects.
+ */
+export function handOverTo<A extends Attempt>(
+  agent: Agent,
+  lease: Lease,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  stop: AbortSignal,
+  write: (upstream: ClientRequest) => void,
+  consume: (answer: IncomingMessage, status: number, settle: (attempt: A | Attempt) => void, upstream: ClientRequest) => void,
+): Promise<A | Attempt> {
+  if (stop.aborted) return Promise.resolve({ kind: 'client_gone' });
+  return new Promise<A | Attempt>((resolve) => {
+    const upstream = request({ agent, host: lease.ip, port: lease.port, method: 'POST', path: WORKER_RUN_PATH, headers });
+    let settled = false;
+    const settle = (attempt: A | Attempt): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      stop.removeEventListener('abort', onStop);
+      resolve(attempt);
+    };
+    const onStop = (): void => {
+      upstream.destroy();
+      settle({ kind: 'client_gone' });
+    };
+    const timer = setTimeout(() => upstream.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+    stop.addEventListener('abort', onStop, { once: true });
+    upstream.on('error', (err) => settle(classifyProxyError(err)));
+    upstream.on('response', (answer) => {
+      answer.on('error', () => undefined); // a cut answer is handled on its 'close'
+      const status = answer.statusCode ?? 502;
+      const errorCode = answer.headers[ERROR_HEADER];
+      const early = classifyWorkerAnswer(status, typeof errorCode === 'string' ? errorCode : undefined);
+      if (early) {
+        answer.resume();
+        // A request still open (a live job's) ends here: nothing more goes to this worker.
+        if (!upstream.writableEnded) upstream.destroy();
+        settle(early);
+        return;
+      }
+      consume(answer, status, settle, upstream);
+    });
+    write(upstream);
+  });
 }

@@ -12,7 +12,10 @@ import type { InFlightExecution } from './execution-route';
 import { createMetrics } from './metrics';
 import { WorkerProxy } from './proxy';
 import { SlotQueue } from './slot-queue';
+import { createStreamMetrics } from './stream-metrics';
+import { StreamProxy } from './stream-proxy';
 import { WebhookPolicy } from './webhooks';
+import { attachStreamSocket } from './ws-route';
 
 /** How often expired claims are looked for (a claim's lease is CORRAL_CLAIM_TTL_MS, 15 s by default). */
 const RECLAIM_EVERY_MS = 1000;
@@ -48,7 +51,8 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
   );
   metrics.watchQueues(() => background.counts());
   await background.start();
-  const app = createApp({ config, registry, queue, proxy, metrics, log, inFlight, keys, background });
+  const streams = { proxy: new StreamProxy(), metrics: createStreamMetrics(metrics.registry) };
+  const app = createApp({ config, registry, queue, proxy, metrics, log, inFlight, keys, background, streams });
   const server = createServer(
     {
       // Both bound the arrival of a request, never the answer: a job may run for maxTimeoutMs.
@@ -60,6 +64,7 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
     app,
   );
   answerClientErrors(server);
+  const sockets = attachStreamSocket(server, { config, registry, queue, streamProxy: streams.proxy, metrics, log, keys, streamMetrics: streams.metrics });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.bindHost, () => resolve());
@@ -85,6 +90,7 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
     async close() {
       // Stop accepting; waiting requests get a clear 503; running ones finish within the grace.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      sockets.close();
       await queue.close();
       // Keep-alive connections that finish their request during the grace must not hold it open.
       const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
@@ -99,6 +105,7 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
       stopReclaiming.abort();
       await reclaiming;
       proxy.close();
+      streams.proxy.close();
       await unsubscribe();
       await registry.close();
     },

@@ -1,5 +1,5 @@
-import { summarizeTests, testJob, testPassed, testStatus, type Submission, type TestResult, type TestsResult } from '@corral/contracts';
-import { runOne, type EngineDeps, type RunOptions } from './engine';
+import { summarizeTests, testJob, testPassed, testStatus, type Job, type Submission, type TestResult, type TestsResult } from '@corral/contracts';
+import { runOne, type EngineDeps, type RunOptions, type RunOutcome } from './engine';
 
 /** How many of a submission's tests run at once: at most the configured number, and one slot always left to others. */
 export function testParallelism(configured: number, liveSlots: number, tests: number): number {
@@ -8,6 +8,9 @@ export function testParallelism(configured: number, liveSlots: number, tests: nu
 
 /** One test ended: its result (for the metrics' verdicts, and live output later). */
 export type TestListener = (result: TestResult) => void;
+
+/** How one test's execution is run: `runOne` by default; a live one streams its output (SSE). */
+export type TestRun = (job: Job, index: number, options: RunOptions) => Promise<RunOutcome>;
 
 /**
  * Runs every test of a submission, each as an execution of its own in a fresh sandbox, a few
@@ -20,7 +23,7 @@ export async function runTests(
   id: string,
   submission: Submission & { tests: NonNullable<Submission['tests']> },
   deps: EngineDeps,
-  options: RunOptions & { parallelism: number; onTest?: TestListener },
+  options: RunOptions & { parallelism: number; onTest?: TestListener; run?: TestRun },
 ): Promise<TestsResult | null> {
   const { tests, compare, stopOnFailure, job } = submission;
   const results: TestResult[] = new Array(tests.length);
@@ -36,7 +39,8 @@ export async function runTests(
         continue;
       }
       const test = tests[index] as (typeof tests)[number];
-      const outcome = await runOne(testJob(job, test), deps, { ...options, log: options.log.child({ test: index }) });
+      const testOptions = { ...options, log: options.log.child({ test: index }) };
+      const outcome = options.run ? await options.run(testJob(job, test), index, testOptions) : await runOne(testJob(job, test), deps, testOptions);
       let result: TestResult;
       if (outcome.kind === 'stopped') {
         stopped = true;

@@ -28,6 +28,7 @@ describe('the scenario list', () => {
       programs: ['stack'],
       judging: ['stack'],
       cli: ['stack'],
+      streaming: ['stack'],
     });
   });
 });

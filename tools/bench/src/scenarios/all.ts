@@ -7,6 +7,7 @@ import { mixed } from './mixed';
 import { netprov } from './netprov';
 import { output } from './output';
 import { programs } from './programs';
+import { streaming } from './streaming';
 import { overhead } from './overhead';
 import type { Need, Scenario } from './scenario';
 import { throughput } from './throughput';
@@ -16,7 +17,7 @@ import { watchdog } from './watchdog';
  * Every scenario, in the order they run: those without the stack first (boot with nothing else
  * running), then those on the stack, the hostile programs last. The report orders them by number.
  */
-export const SCENARIOS: readonly Scenario<unknown, Need>[] = [boot, watchdog, netprov, latency, overhead, programs, judging, cli, throughput, output, mixed];
+export const SCENARIOS: readonly Scenario<unknown, Need>[] = [boot, watchdog, netprov, latency, overhead, programs, judging, cli, streaming, throughput, output, mixed];
 
 /** `scenarios` in the report's order: by number (1. latency … 10. judging). */
 export function inReportOrder<S extends { id: (typeof SCENARIO_IDS)[number] }>(scenarios: readonly S[]): S[] {

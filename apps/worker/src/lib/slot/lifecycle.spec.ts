@@ -44,6 +44,18 @@ class FakeSandbox implements SlotSandbox {
     this.exit();
   }
 
+  stdin: string[] = [];
+  signals: string[] = [];
+  writeStdin(data: string): void {
+    this.stdin.push(data);
+  }
+  endStdin(): void {
+    this.stdin.push('<end>');
+  }
+  signal(signal: string): void {
+    this.signals.push(signal);
+  }
+
   async run(request: RunRequest): Promise<RunResult> {
     this.ran = request;
     await sleep(this.runFor, undefined, { signal: this.stop.signal }).catch(() => undefined);
@@ -203,6 +215,15 @@ describe('slot lifecycle', () => {
       ['booting', 'tok'], // the job's lease is given up as the slot boots
       ['ready', '', sandboxes[1]!.pid],
     ]);
+  });
+
+  it('a live job hands its output consumer to the sandbox, which it gets to write stdin to', async () => {
+    await slot.start();
+    const live = { keep: false, interactive: true, onOutput: () => true };
+    let started: SlotSandbox | null = null;
+    await slot.run('tok', job(), (sandbox) => (started = sandbox), live);
+    expect(sandboxes[0]!.ran?.live).toBe(live);
+    expect(started).toBe(sandboxes[0]);
   });
 
   it('a job past 50 ms has its successor boot beside it: straight back to ready under the job token', async () => {

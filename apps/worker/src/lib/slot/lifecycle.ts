@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, KillReason, RunningSandbox } from '@corral/contracts';
-import type { RunResult } from '@corral/sandbox';
+import type { LiveOutput, RunResult } from '@corral/sandbox';
 import type { Logger } from '@corral/service';
 import type { SandboxFactory, SlotSandbox, SlotStore } from './ports';
 
@@ -177,10 +177,10 @@ export class SlotLifecycle {
   }
 
   /** warm (or booting) → running → draining: runs one job under the lease's `token`. */
-  async run(token: string, job: Job, onStarted: (sandbox: SlotSandbox) => void = () => undefined): Promise<JobOutcome> {
+  async run(token: string, job: Job, onStarted: (sandbox: SlotSandbox) => void = () => undefined, live?: LiveOutput): Promise<JobOutcome> {
     if (this.closing) return { kind: 'refused', code: 'shutting_down' };
     if (this.job || this.current.kind === 'running') return { kind: 'refused', code: 'slot_busy' };
-    const job$ = this.runJob(token, job, onStarted);
+    const job$ = this.runJob(token, job, onStarted, live);
     this.job = job$;
     try {
       return await job$;
@@ -189,7 +189,7 @@ export class SlotLifecycle {
     }
   }
 
-  private async runJob(token: string, job: Job, onStarted: (sandbox: SlotSandbox) => void): Promise<JobOutcome> {
+  private async runJob(token: string, job: Job, onStarted: (sandbox: SlotSandbox) => void, live: LiveOutput | undefined): Promise<JobOutcome> {
     const { store } = this.o;
     const before = this.current;
     let sandbox = before.kind === 'warm' ? before.sandbox : null;
@@ -234,6 +234,7 @@ export class SlotLifecycle {
         stdin: job.stdin,
         timeoutMs: job.timeoutMs,
         maxOutputBytes: this.o.maxOutputBytes,
+        ...(live ? { live } : {}),
       });
       const killReason = run.exit.signal === 'SIGKILL' && !run.killedFor ? await store.killReason().catch(() => null) : null;
       return { kind: 'done', run, killReason };

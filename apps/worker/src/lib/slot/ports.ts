@@ -1,5 +1,6 @@
 import type { KillReason, RunningSandbox, SandboxCgroupFiles } from '@corral/contracts';
 import type { RunRequest, RunResult } from '@corral/sandbox';
+import type { StreamSignal } from '@corral/contracts';
 
 import type { SlotReadyOutcome, StartJobOutcome } from '@corral/registry';
 
@@ -40,6 +41,11 @@ export interface SlotSandbox {
   readonly runtimeCpuAtReadyMs: number;
   kill(): void;
   run(request: RunRequest): Promise<RunResult>;
+  /** A live job's stdin, while it runs (see RunRequest.live). */
+  writeStdin(data: string): void;
+  endStdin(): void;
+  /** Sends the job's runtime process a signal it may handle. */
+  signal(signal: StreamSignal): void;
 }
 
 /** Starts a sandbox of the slot with this heap (MiB); `generation` counts the slot's sandboxes. */

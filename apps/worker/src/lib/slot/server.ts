@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { CorralError, parseExecutionRequest, REQUEST_ID_HEADER, STATUS_HEADER, TOKEN_HEADER, WORKER_KEEP_ALIVE_MS, WORKER_RUN_PATH, type ExecutionLimits } from '@corral/contracts';
+import { CorralError, parseExecutionRequest, REQUEST_ID_HEADER, STATUS_HEADER, STREAM_HEADER, TOKEN_HEADER, WORKER_KEEP_ALIVE_MS, WORKER_RUN_PATH, type ExecutionLimits } from '@corral/contracts';
 import type { Logger } from '@corral/service';
 import { readBody, sendError, sendJson } from '../http';
 import { toExecutionResult } from '../outcome';
+import { serveLive } from './live-server';
 import type { SlotLifecycle } from './lifecycle';
 
 /**
@@ -60,6 +61,7 @@ export class SlotServer {
     const token = req.headers[TOKEN_HEADER];
     if (typeof token !== 'string' || token === '') return sendError(res, 'bad_token');
     const id = (req.headers[REQUEST_ID_HEADER] as string | undefined) || randomUUID();
+    if (req.headers[STREAM_HEADER] === '1') return serveLive(req, res, this.lifecycle, token, id, this.limits, this.bodyLimit, this.log.child({ requestId: id }));
     const body = await readBody(req, this.bodyLimit);
     let parsed: unknown;
     try {
