@@ -1,10 +1,11 @@
 // ESM-only packages that Jest (CommonJS, on Node 20) must resolve with the "import" condition
 // and transform: execa 9 and whatever ES-module packages it pulls in, found by walking its
-// dependency tree, so that an upgrade of execa needs no edit here.
+// dependency tree, so that an upgrade of execa needs no edit here; piston-client (the compat
+// tests' client) likewise.
 const fs = require('node:fs');
 const path = require('node:path');
 
-const ROOTS = ['execa'];
+const ROOTS = ['execa', 'piston-client'];
 
 function packageDir(name, fromDir) {
   for (let dir = fromDir; ; dir = path.dirname(dir)) {

@@ -77,3 +77,15 @@ export {
   type TestCaseRequest,
 } from './submission';
 export { describeRedis, type RedisEndpoint, type RedisNode } from './redis';
+export {
+  parsePistonExecute,
+  PISTON_EXECUTE_FIELDS,
+  PISTON_STATUS,
+  pistonAnswer,
+  pistonInternalError,
+  type PistonExecuteAnswer,
+  type PistonRun,
+  type PistonRuntime,
+  type PistonStatus,
+} from './compat-piston';
+export { SIGNAL_NUMBERS, signalNumber } from './compat-signals';
