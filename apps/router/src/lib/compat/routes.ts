@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import { judge0Routes } from './judge0/routes';
 import { pistonRoutes } from './piston/routes';
 import type { CompatDeps } from './run';
 import { RuntimeVersion } from './runtimes';
@@ -7,4 +8,5 @@ import { RuntimeVersion } from './runtimes';
 export function compatRoutes(app: Express, deps: CompatDeps): void {
   const runtime = new RuntimeVersion(deps.registry);
   pistonRoutes(app, deps, runtime);
+  judge0Routes(app, deps, runtime);
 }

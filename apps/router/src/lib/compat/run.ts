@@ -40,25 +40,30 @@ function refused(code: ErrorCode, message: string): Waited {
  * Runs a submission while its client waits, through the one dispatch: a single execution as
  * POST /v1/executions runs it (admitted as one request, no slot kept back, never retried once
  * handed over, a full queue answered at once), and tests or a callback as `Background.runWaited`.
- * Counts it in corral_executions_total as the native route does.
+ * Counts it in corral_executions_total as the native route does. With a `tag` (an adapter's note),
+ * the final record is kept under the execution's id (the result's `id`, else `requestId`).
  */
-export async function runWaiting(submission: Submission, key: ApiKey | null, signal: AbortSignal, deps: CompatDeps, log: Logger, requestId: string): Promise<Waited> {
+export async function runWaiting(submission: Submission, key: ApiKey | null, signal: AbortSignal, deps: CompatDeps, log: Logger, requestId: string, tag?: string): Promise<Waited> {
   const started = performance.now();
-  const waited = await runEither(submission, key, signal, deps, log, requestId).catch((err: unknown): Waited => ({ kind: 'refused', error: errorAnswer(err, log) }));
+  const waited = await runEither(submission, key, signal, deps, log, requestId, tag).catch((err: unknown): Waited => ({ kind: 'refused', error: errorAnswer(err, log) }));
   const label = waited.kind === 'result' ? ('tests' in waited.result ? waited.result.summary.status : waited.result.status) : waited.kind === 'refused' ? waited.error.code : null;
   if (label) deps.metrics.finished(label, (performance.now() - started) / 1000);
   return waited;
 }
 
-async function runEither(submission: Submission, key: ApiKey | null, signal: AbortSignal, deps: CompatDeps, log: Logger, requestId: string): Promise<Waited> {
+async function runEither(submission: Submission, key: ApiKey | null, signal: AbortSignal, deps: CompatDeps, log: Logger, requestId: string, tag: string | undefined): Promise<Waited> {
   if (submission.tests || submission.callbackUrl) {
-    const answer = await deps.background.runWaited(submission, key, signal, log);
+    const answer = await deps.background.runWaited(submission, key, signal, log, tag);
     if (answer.kind === 'stopped') return { kind: 'stopped' };
     if (answer.kind === 'error') return { kind: 'refused', error: errorAnswer(answer.error, log) };
     return { kind: 'result', result: answer.result };
   }
   const outcome = await runOne(submission.job, deps, { key, signal, patience: 'none', attempts: 1, log, requestId, usage: { rate: 1, inFlight: true }, reserve: 0 });
   if (outcome.kind === 'stopped') return { kind: 'stopped' };
+  // A tagged execution's record is kept, so that its id (a Judge0 token) can be read again.
+  if (tag !== undefined && (outcome.kind === 'result' || outcome.error.code === 'worker_failed')) {
+    await deps.background.keep(requestId, key, outcome.kind === 'result' ? { result: outcome.result } : { error: outcome.error }, tag);
+  }
   if (outcome.kind === 'not_run') return refused(outcome.error.code, outcome.error.message);
   return { kind: 'result', result: outcome.result };
 }
