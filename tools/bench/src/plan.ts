@@ -12,6 +12,7 @@ export interface Plan {
   output: { jobs: number; helloRequests: number };
   programs: { requests: number; thinkMs: number };
   judging: { singles: number; thinkMs: number; tests: number; asyncJobs: number; pollMs: number };
+  compat: { warmup: number; requests: number };
 }
 
 /**
@@ -35,6 +36,7 @@ export function makePlan(quick: boolean, cores: number): Plan {
       output: { jobs: 2, helloRequests: 20 },
       programs: { requests: 5, thinkMs: 100 },
       judging: { singles: 20, thinkMs: 50, tests: 50, asyncJobs: 5, pollMs: 10 },
+      compat: { warmup: 5, requests: 30 },
     };
   }
   return {
@@ -49,5 +51,6 @@ export function makePlan(quick: boolean, cores: number): Plan {
     output: { jobs: 5, helloRequests: 100 },
     programs: { requests: 50, thinkMs: 100 },
     judging: { singles: 100, thinkMs: 50, tests: 200, asyncJobs: 30, pollMs: 10 },
+    compat: { warmup: 20, requests: 150 },
   };
 }

@@ -27,6 +27,7 @@ describe('the scenario list', () => {
       output: ['stack'],
       programs: ['stack'],
       judging: ['stack'],
+      compat: ['stack'],
     });
   });
 });

@@ -60,9 +60,12 @@ async function runEither(submission: Submission, key: ApiKey | null, signal: Abo
   }
   const outcome = await runOne(submission.job, deps, { key, signal, patience: 'none', attempts: 1, log, requestId, usage: { rate: 1, inFlight: true }, reserve: 0 });
   if (outcome.kind === 'stopped') return { kind: 'stopped' };
-  // A tagged execution's record is kept, so that its id (a Judge0 token) can be read again.
+  // A tagged execution's record is kept, so that its id (a Judge0 token) can be read again. The
+  // write is sent before the answer and not waited for: this router's later reads queue behind it
+  // on the same Redis connection, and the client does not wait a round trip more.
   if (tag !== undefined && (outcome.kind === 'result' || outcome.error.code === 'worker_failed')) {
-    await deps.background.keep(requestId, key, outcome.kind === 'result' ? { result: outcome.result } : { error: outcome.error }, tag);
+    const answer = outcome.kind === 'result' ? { result: outcome.result } : { error: outcome.error };
+    deps.background.keep(requestId, key, answer, tag).catch((err: unknown) => log.warn({ err }, 'keeping the record of a compat execution failed'));
   }
   if (outcome.kind === 'not_run') return refused(outcome.error.code, outcome.error.message);
   return { kind: 'result', result: outcome.result };
