@@ -1,3 +1,4 @@
+import type { PistonExecuteAnswer } from '@corral/contracts';
 import { waitFor, type Stack } from '@corral/devkit';
 import { piston } from 'piston-client';
 import { pool, startQuietStack } from './helpers';
@@ -9,24 +10,8 @@ import { pool, startQuietStack } from './helpers';
 let stack: Stack;
 let client: ReturnType<typeof piston>;
 
-interface PistonRun {
-  stdout: string;
-  stderr: string;
-  output: string;
-  code: number | null;
-  signal: string | null;
-  message: string | null;
-  status: string | null;
-  cpu_time: number;
-  wall_time: number;
-  memory: number;
-}
-interface PistonAnswer {
-  language: string;
-  version: string;
-  run: PistonRun;
-  message?: string;
-}
+/** Piston's answer, or its refusal's `{ message }`. */
+type PistonAnswer = PistonExecuteAnswer & { message?: string };
 
 /** Slots claimed so far, by the router's own count (one observation per claimed slot). */
 async function claims(): Promise<number> {

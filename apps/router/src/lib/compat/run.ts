@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Response } from 'express';
 import type { ApiKey, RouterConfig } from '@corral/config';
@@ -25,11 +26,16 @@ export type Waited =
   /** The client left. */
   | { kind: 'stopped' };
 
-/** Aborted when the client's response closes (it left, or its answer is out). */
-export function clientGone(res: Response): AbortSignal {
+/**
+ * What an adapter's request to run starts with: its execution id (also `x-request-id`), a signal
+ * aborted when the client's response closes (it left, or its answer is out), its log lines.
+ */
+export function startRun(res: Response, log: Logger, api: 'piston' | 'judge0'): { requestId: string; signal: AbortSignal; log: Logger } {
   const gone = new AbortController();
   res.once('close', () => gone.abort(new Error('client went away')));
-  return gone.signal;
+  const requestId = randomUUID();
+  res.set('x-request-id', requestId);
+  return { requestId, signal: gone.signal, log: log.child({ requestId, api }) };
 }
 
 function refused(code: ErrorCode, message: string): Waited {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import {
   CorralError,
@@ -14,7 +13,7 @@ import {
   type Submission,
 } from '@corral/contracts';
 import { readJson } from '../../execution-route';
-import { clientGone, runWaiting, type CompatDeps } from '../run';
+import { runWaiting, startRun, type CompatDeps } from '../run';
 import { judge0Key, sendJudge0Error, sendJudge0Thrown } from './answers';
 
 /** What every submission route needs: the router's deps, this server's Judge0 configuration and languages. */
@@ -129,10 +128,7 @@ export function judge0Submissions(app: Express, ctx: Judge0Context): void {
   });
 
   app.post('/submissions', async (req, res) => {
-    const signal = clientGone(res);
-    const requestId = randomUUID();
-    res.set('x-request-id', requestId);
-    const reqLog = log.child({ requestId, api: 'judge0' });
+    const { requestId, signal, log: reqLog } = startRun(res, log, 'judge0');
     try {
       const key = judge0Key(req, deps.keys);
       const fields = fieldsOf(req, res);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Express, Response } from 'express';
 import semver from 'semver';
 import {
@@ -15,7 +14,7 @@ import {
 } from '@corral/contracts';
 import { errorAnswer, type ErrorAnswer } from '../../answers';
 import { readJson } from '../../execution-route';
-import { clientGone, runWaiting, type CompatDeps } from '../run';
+import { runWaiting, startRun, type CompatDeps } from '../run';
 import type { RuntimeVersion } from '../runtimes';
 
 /** Piston's runtimes for the sandbox runtime's version: JavaScript and TypeScript, both run by node. */
@@ -55,10 +54,7 @@ export function pistonRoutes(app: Express, deps: CompatDeps, runtime: RuntimeVer
   });
 
   app.post('/api/v2/execute', async (req, res) => {
-    const signal = clientGone(res);
-    const requestId = randomUUID();
-    res.set('x-request-id', requestId);
-    const reqLog = log.child({ requestId, api: 'piston' });
+    const { requestId, signal, log: reqLog } = startRun(res, log, 'piston');
     try {
       const key = keys.identify(req.headers);
       const body = await readJson(req, config.maxBodyBytes).catch((err: unknown) => {
