@@ -8,7 +8,7 @@ import { pool, startQuietStack } from './helpers';
  * (docs/api/submissions/*.md) turned to JavaScript and TypeScript, against the real stack.
  */
 let stack: Stack;
-let receiver: { server: Server; url: string; bodies: string[] };
+let receiver: { server: Server; url: string; bodies: { method: string; body: string }[] };
 
 type Json = Record<string, unknown>;
 interface Answer<T = Json> {
@@ -47,12 +47,12 @@ const HELLO = 'const name = require("fs").readFileSync(0, "utf8").trim(); consol
 const TOKEN = /^[0-9a-f-]{36}$/u;
 
 beforeAll(async () => {
-  const bodies: string[] = [];
+  const bodies: { method: string; body: string }[] = [];
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     req.on('end', () => {
-      bodies.push(body);
+      bodies.push({ method: req.method ?? '', body });
       res.writeHead(204).end();
     });
   });
@@ -174,10 +174,12 @@ describe('Judge0 submissions', () => {
     expect(runs.body).toEqual({ status: { id: 3, description: 'Accepted' }, stdout: 'out\nerr\n', stderr: null, number_of_runs: 2 });
   });
 
-  it('callback_url through the webhook allow-list; one outside it refused as a field error', async () => {
+  it('callback_url through the webhook allow-list, as Judge0 calls back (a PUT of the default fields, base64); one outside it refused', async () => {
     const { status, body } = await call('POST', '/submissions', { source_code: 'console.log(1)', language_id: 63, callback_url: receiver.url });
     expect(status).toBe(201);
-    await waitFor('the callback', async () => receiver.bodies.some((b) => b.includes(body['token'] as string)), { timeoutMs: 30_000 });
+    const delivered = await waitFor('the callback', async () => receiver.bodies.find((b) => b.body.includes(body['token'] as string)) ?? null, { timeoutMs: 30_000 });
+    expect(delivered.method).toBe('PUT');
+    expect(JSON.parse(delivered.body)).toEqual({ token: body['token'], stdout: 'MQo=\n', stderr: null, compile_output: null, message: null, status: { id: 3, description: 'Accepted' }, time: expect.stringMatching(/^\d+\.\d+$/u), memory: expect.any(Number) });
     const refused = await call('POST', '/submissions', { source_code: 'console.log(1)', language_id: 63, callback_url: 'http://127.0.0.1:9/elsewhere' });
     expect(refused.status).toBe(422);
     expect(Object.keys(refused.body)).toEqual(['callback_url']);

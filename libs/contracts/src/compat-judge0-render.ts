@@ -3,7 +3,7 @@ import { isolateMessage, JUDGE0_STATUS_OF, judge0Status, type Judge0Language, ty
 import type { Judge0Echo } from './compat-judge0-request';
 import { signalNumber } from './compat-signals';
 import type { ErrorCode } from './errors';
-import type { ExecutionState, SubmissionResult } from './submission';
+import type { ExecutionRecord, ExecutionState, SubmissionResult } from './submission';
 import type { Verdict } from './verdicts';
 
 /** Every attribute of Judge0's SubmissionSerializer, in its order: what `fields=*` gives. */
@@ -65,6 +65,20 @@ export interface Judge0View {
   result?: SubmissionResult;
   error?: { code: ErrorCode; message: string };
   echo: Judge0Echo;
+}
+
+/** A kept record (as GET /v1/executions/{id} shows it) and its Judge0 attributes, as a view. */
+export function judge0View(record: ExecutionRecord, echo: Judge0Echo): Judge0View {
+  return {
+    token: record.id,
+    state: record.state,
+    createdAt: record.createdAt,
+    ...(record.startedAt ? { startedAt: record.startedAt } : {}),
+    ...(record.finishedAt ? { finishedAt: record.finishedAt } : {}),
+    ...(record.result ? { result: record.result } : {}),
+    ...(record.error ? { error: record.error } : {}),
+    echo,
+  };
 }
 
 type Run = Omit<ExecutionResult, 'status'> & { status: Verdict | 'ok' };

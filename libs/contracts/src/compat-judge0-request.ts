@@ -30,6 +30,22 @@ export interface Judge0Echo {
   enable_network: boolean;
 }
 
+/** The tag a Judge0 submission's record keeps: its attributes, marked as Judge0's. */
+export function judge0Tag(echo: Judge0Echo): string {
+  return JSON.stringify({ api: 'judge0', echo });
+}
+
+/** The attributes a record's tag keeps, when it is a Judge0 submission's; null otherwise. */
+export function judge0Echo(tag: string | null): Judge0Echo | null {
+  if (tag === null) return null;
+  try {
+    const parsed = JSON.parse(tag) as { api?: unknown; echo?: Judge0Echo };
+    return parsed.api === 'judge0' && parsed.echo ? parsed.echo : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Field errors as Judge0 answers them (422). */
 export type Judge0FieldErrors = Record<string, string[]>;
 

@@ -104,7 +104,7 @@ export {
   type Judge0Status,
   type Judge0StatusId,
 } from './compat-judge0';
-export { parseJudge0Submission, shellWords, type Judge0Echo, type Judge0FieldErrors } from './compat-judge0-request';
+export { judge0Echo, judge0Tag, parseJudge0Submission, shellWords, type Judge0Echo, type Judge0FieldErrors } from './compat-judge0-request';
 export {
   JUDGE0_DEFAULT_FIELDS,
   JUDGE0_FIELDS,
@@ -112,6 +112,7 @@ export {
   judge0Fields,
   judge0Render,
   judge0Strip,
+  judge0View,
   rubyBase64,
   type Judge0Field,
   type Judge0View,

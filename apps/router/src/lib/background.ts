@@ -13,7 +13,7 @@ import {
 import { RegistryUnavailableError, type ExecutionEntry, type FinalAnswer, type JobQueues, type QueueRunner } from '@corral/registry';
 import type { Logger } from '@corral/service';
 import type { KeyRing } from './auth';
-import { Deliveries } from './deliveries';
+import { Deliveries, type WebhookRenderer } from './deliveries';
 import { runOne, type EngineDeps, type RunOutcome } from './engine';
 import { runTests, testParallelism } from './tests-runner';
 import type { WebhookPolicy } from './webhooks';
@@ -51,6 +51,11 @@ export class Background {
 
   private get keepMs(): number {
     return this.deps.config.background.resultTtlS * 1000;
+  }
+
+  /** Has the webhooks of an adapter's (tagged) executions take the adapter's shape. */
+  renderWebhooks(renderer: WebhookRenderer): void {
+    this.deliveries.renderer = renderer;
   }
 
   /** Takes up background executions and deliveries on this router; hears cancels. */

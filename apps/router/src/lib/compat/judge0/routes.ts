@@ -1,5 +1,5 @@
 import type { Express } from 'express';
-import { judge0Config, judge0Languages, type Judge0Config } from '@corral/contracts';
+import { JUDGE0_DEFAULT_FIELDS, judge0Config, judge0Echo, judge0Languages, judge0Render, judge0View, type Judge0Config } from '@corral/contracts';
 import type { CompatDeps } from '../run';
 import type { RuntimeVersion } from '../runtimes';
 import { judge0Info } from './info';
@@ -16,6 +16,13 @@ export function judge0Routes(app: Express, deps: CompatDeps, runtime: RuntimeVer
     callbackTimeoutS: config.webhooks.timeoutMs / 1000,
   });
   const ctx: Judge0Context = { deps, config: () => judge0, languages: async () => judge0Languages(await runtime.get()) };
+  // Judge0's callback: a PUT of the submission's default fields, base64 encoded (IsolateJob#call_callback).
+  deps.background.renderWebhooks(async (record, tag) => {
+    const echo = judge0Echo(tag);
+    if (!echo) return null;
+    const view = judge0Render(judge0View(record, echo), JUDGE0_DEFAULT_FIELDS, true, await ctx.languages());
+    return { method: 'PUT', body: Buffer.from(JSON.stringify(view)) };
+  });
   judge0Submissions(app, ctx);
   judge0Info(app, ctx);
 }

@@ -2,8 +2,11 @@ import type { Express, Request, Response } from 'express';
 import {
   CorralError,
   ID_PATTERN,
+  judge0Echo,
   judge0Fields,
   judge0Render,
+  judge0Tag,
+  judge0View,
   parseJudge0Submission,
   type Judge0Config,
   type Judge0Echo,
@@ -37,18 +40,8 @@ function fieldsOf(req: Request, res: Response): readonly Judge0Field[] | null {
 async function viewOf(token: string, req: Request, ctx: Judge0Context): Promise<Judge0View | null> {
   if (!ID_PATTERN.test(token)) return null;
   const tagged = await ctx.deps.background.getTagged(token, judge0Key(req, ctx.deps.keys));
-  if (!tagged?.tag) return null;
-  const { record } = tagged;
-  return {
-    token,
-    state: record.state,
-    createdAt: record.createdAt,
-    ...(record.startedAt ? { startedAt: record.startedAt } : {}),
-    ...(record.finishedAt ? { finishedAt: record.finishedAt } : {}),
-    ...(record.result ? { result: record.result } : {}),
-    ...(record.error ? { error: record.error } : {}),
-    echo: JSON.parse(tagged.tag) as Judge0Echo,
-  };
+  const echo = judge0Echo(tagged?.tag ?? null);
+  return tagged && echo ? judge0View(tagged.record, echo) : null;
 }
 
 function batchBounds(count: number, max: number): string | null {
@@ -85,7 +78,7 @@ export function judge0Submissions(app: Express, ctx: Judge0Context): void {
         const accepted = await background.acceptBatch(
           valid.map((v) => v.submission),
           key,
-          valid.map((v) => JSON.stringify(v.echo)),
+          valid.map((v) => judge0Tag(v.echo)),
         );
         valid.forEach((v, i) => (answers[v.index] = { token: accepted.executions[i] }));
       }
@@ -136,7 +129,7 @@ export function judge0Submissions(app: Express, ctx: Judge0Context): void {
       const wait = flag(req, 'wait');
       const base64 = flag(req, 'base64_encoded');
       const { submission, echo } = parseJudge0Submission(await readJson(req, routerConfig.maxBodyBytes), { base64, wait, config: ctx.config(), limits: routerConfig.limits });
-      const tag = JSON.stringify(echo);
+      const tag = judge0Tag(echo);
       if (!wait) {
         const token = await background.accept(submission, key, tag);
         return void res.status(201).json({ token });
