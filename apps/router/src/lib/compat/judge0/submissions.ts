@@ -140,7 +140,8 @@ export function judge0Submissions(app: Express, ctx: Judge0Context): void {
       const finishedAt = new Date().toISOString();
       const base = { createdAt, startedAt: createdAt, finishedAt, state: 'done' as const, echo };
       let view: Judge0View;
-      if (waited.kind === 'result') view = { ...base, token: waited.result.id, result: waited.result };
+      // The record is kept under the execution's id: the blocking call's own, or the tests' (Background.runWaited's).
+      if (waited.kind === 'result') view = { ...base, token: 'tests' in waited.result || submission.callbackUrl ? waited.result.id : requestId, result: waited.result };
       else if (waited.error.code === 'worker_failed') view = { ...base, token: requestId, error: { code: 'worker_failed', message: waited.error.message ?? 'The worker failed.' } };
       else return sendJudge0Thrown(res, new CorralError(waited.error.code, waited.error.message), reqLog);
       res.status(201).json(judge0Render(view, fields, base64, await ctx.languages()));
