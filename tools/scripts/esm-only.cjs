@@ -1,10 +1,11 @@
 // ESM-only packages that Jest (CommonJS, on Node 20) must resolve with the "import" condition
-// and transform: execa 9, kubernetes-models (apps/deploy-e2e) and whatever ES-module packages
-// they pull in, found by walking their dependency trees, so that an upgrade needs no edit here.
+// and transform: execa 9, kubernetes-models (apps/deploy-e2e), piston-client (the compat tests'
+// client) and whatever ES-module packages they pull in, found by walking their dependency trees,
+// so that an upgrade needs no edit here.
 const fs = require('node:fs');
 const path = require('node:path');
 
-const ROOTS = ['execa', 'kubernetes-models'];
+const ROOTS = ['execa', 'kubernetes-models', 'piston-client'];
 
 function packageDir(name, fromDir) {
   for (let dir = fromDir; ; dir = path.dirname(dir)) {

@@ -98,3 +98,43 @@ export {
   type StreamSignal,
   type WorkerStreamLine,
 } from './stream';
+export {
+  parsePistonExecute,
+  PISTON_EXECUTE_FIELDS,
+  PISTON_STATUS,
+  pistonAnswer,
+  pistonInternalError,
+  type PistonExecuteAnswer,
+  type PistonRun,
+  type PistonRuntime,
+  type PistonStatus,
+} from './compat-piston';
+export { SIGNAL_NUMBERS, signalNumber } from './compat-signals';
+export {
+  isolateMessage,
+  JUDGE0_LANGUAGE_IDS,
+  JUDGE0_SOURCE_FILES,
+  JUDGE0_STATUS_OF,
+  JUDGE0_STATUSES,
+  JUDGE0_VERSION,
+  judge0Config,
+  judge0Languages,
+  judge0Status,
+  type Judge0Config,
+  type Judge0Language,
+  type Judge0Status,
+  type Judge0StatusId,
+} from './compat-judge0';
+export { judge0Echo, judge0Tag, parseJudge0Submission, shellWords, type Judge0Echo, type Judge0FieldErrors } from './compat-judge0-request';
+export {
+  JUDGE0_DEFAULT_FIELDS,
+  JUDGE0_FIELDS,
+  judge0Attributes,
+  judge0Fields,
+  judge0Render,
+  judge0Strip,
+  judge0View,
+  rubyBase64,
+  type Judge0Field,
+  type Judge0View,
+} from './compat-judge0-render';

@@ -100,6 +100,13 @@ describe('background records: one final state per execution', () => {
     expect(got).toMatchObject({ state: 'done', attempts: 1, batchId: 'b', result: { stdout: 'x' }, webhook: { state: 'delivered' } });
     expect(none).toBeNull();
     expect((await registry.background.getOwned(id))?.keyName).toBe('alice');
+    expect((await registry.background.getOwned(id))?.tag).toBeNull();
+    // An adapter's tag is kept as it is, and the record reads the same beside it.
+    const tagged = randomUUID();
+    await registry.background.create(tagged, { createdAt: new Date(), ttlMs: KEEP_MS, keyName: null, tag: '{"language_id":63}' });
+    expect(await registry.background.getOwned(tagged)).toMatchObject({ tag: '{"language_id":63}', keyName: null, record: { state: 'queued' } });
+    expect(await registry.background.start(tagged)).toEqual({ kind: 'started', attempts: 1 });
+    expect((await registry.background.getOwned(tagged))?.tag).toBe('{"language_id":63}');
     await registry.background.createBatch('batch-1', [id], new Date(), KEEP_MS, 'alice');
     expect(await registry.background.getBatch('batch-1')).toEqual({ createdAt: expect.any(String), members: [id], keyName: 'alice' });
     expect(await registry.background.getBatch('batch-2')).toBeNull();

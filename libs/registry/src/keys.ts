@@ -59,7 +59,8 @@ export interface KeySchema {
   keyRate(keyName: string, window: number): string;
   /**
    * HASH (with a TTL) of an execution kept in the background: state, createdAt, startedAt,
-   * finishedAt, attempts, cancelRequested, result or error (JSON), webhook (JSON), batchId.
+   * finishedAt, attempts, cancelRequested, result or error (JSON), webhook (JSON), batchId,
+   * tag (a compat API's own note on it, opaque to corral).
    */
   execution(id: string): string;
   /** HASH (with a TTL) of a batch: createdAt, members (JSON array of execution ids). */

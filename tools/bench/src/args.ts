@@ -1,6 +1,6 @@
 /** Command-line options of `npm run bench`. */
 
-export const SCENARIO_IDS = ['latency', 'throughput', 'boot', 'overhead', 'mixed', 'watchdog', 'netprov', 'output', 'programs', 'judging', 'cli', 'streaming'] as const;
+export const SCENARIO_IDS = ['latency', 'throughput', 'boot', 'overhead', 'mixed', 'watchdog', 'netprov', 'output', 'programs', 'judging', 'cli', 'streaming', 'compat'] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
 export interface BenchArgs {

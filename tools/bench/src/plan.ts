@@ -14,6 +14,7 @@ export interface Plan {
   judging: { singles: number; thinkMs: number; tests: number; asyncJobs: number; pollMs: number };
   cli: { requests: number; thinkMs: number };
   streaming: { requests: number; thinkMs: number };
+  compat: { warmup: number; requests: number };
 }
 
 /**
@@ -39,6 +40,7 @@ export function makePlan(quick: boolean, cores: number): Plan {
       judging: { singles: 20, thinkMs: 50, tests: 50, asyncJobs: 5, pollMs: 10 },
       cli: { requests: 10, thinkMs: 50 },
       streaming: { requests: 10, thinkMs: 50 },
+      compat: { warmup: 5, requests: 30 },
     };
   }
   return {
@@ -55,5 +57,6 @@ export function makePlan(quick: boolean, cores: number): Plan {
     judging: { singles: 100, thinkMs: 50, tests: 200, asyncJobs: 30, pollMs: 10 },
     cli: { requests: 40, thinkMs: 50 },
     streaming: { requests: 50, thinkMs: 50 },
+    compat: { warmup: 20, requests: 150 },
   };
 }

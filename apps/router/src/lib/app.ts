@@ -9,6 +9,7 @@ import { errorAnswer, sendError } from './answers';
 import type { KeyRing } from './auth';
 import type { Background } from './background';
 import { backgroundRoutes } from './background-routes';
+import { compatRoutes } from './compat/routes';
 import { executionRoute, type InFlightExecution } from './execution-route';
 import type { RouterMetrics } from './metrics';
 import { playgroundRoutes } from './playground';
@@ -81,6 +82,7 @@ export function createApp(deps: RouterDeps): express.Express {
   app.post('/v1/executions', executionRoute({ config, keys, registry, queue, proxy, metrics, log, inFlight, background }));
   backgroundRoutes(app, { config, keys, background });
   playgroundRoutes(app, { enabled: config.playground === 'on', apiKeys: keys.enabled, warn: (message) => log.warn(message) });
+  compatRoutes(app, { config, registry, queue, proxy, metrics, log, keys, background });
 
   app.all('/v1/executions', (_req, res) => sendError(res, { code: 'method_not_allowed', message: 'Use POST /v1/executions.' }));
   app.use((_req, res) => sendError(res, { code: 'not_found' }));

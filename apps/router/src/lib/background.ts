@@ -13,7 +13,7 @@ import {
 import { RegistryUnavailableError, type ExecutionEntry, type FinalAnswer, type JobQueues, type QueueRunner } from '@corral/registry';
 import type { Logger } from '@corral/service';
 import type { KeyRing } from './auth';
-import { Deliveries } from './deliveries';
+import { Deliveries, type WebhookRenderer } from './deliveries';
 import { runOne, type EngineDeps, type RunOutcome } from './engine';
 import { runTests, testParallelism, type TestRun } from './tests-runner';
 import type { WebhookPolicy } from './webhooks';
@@ -53,6 +53,11 @@ export class Background {
     return this.deps.config.background.resultTtlS * 1000;
   }
 
+  /** Has the webhooks of an adapter's (tagged) executions take the adapter's shape. */
+  renderWebhooks(renderer: WebhookRenderer): void {
+    this.deliveries.renderer = renderer;
+  }
+
   /** Takes up background executions and deliveries on this router; hears cancels. */
   async start(): Promise<void> {
     const { config, log } = this.deps;
@@ -82,21 +87,24 @@ export class Background {
     }
   }
 
-  /** `wait: false`: kept in Redis and queued; answered 202 with its id. @throws CorralError, RegistryUnavailableError */
-  async accept(submission: Submission, key: ApiKey | null): Promise<string> {
+  /**
+   * `wait: false`: kept in Redis and queued; answered 202 with its id. `tag` is kept on its record
+   * for an adapter (see `getTagged`). @throws CorralError, RegistryUnavailableError
+   */
+  async accept(submission: Submission, key: ApiKey | null, tag?: string): Promise<string> {
     await this.checkCallback(submission, key);
     await this.admit(key, executionCount(submission));
     const id = randomUUID();
-    await this.enqueue([{ id, submission }], key, undefined);
+    await this.enqueue([{ id, submission, ...(tag === undefined ? {} : { tag }) }], key, undefined);
     return id;
   }
 
   /** `POST /v1/batches`: every member kept and queued, or none. @throws CorralError, RegistryUnavailableError */
-  async acceptBatch(submissions: readonly Submission[], key: ApiKey | null): Promise<BatchAccepted> {
+  async acceptBatch(submissions: readonly Submission[], key: ApiKey | null, tags?: readonly string[]): Promise<BatchAccepted> {
     for (const s of submissions) await this.checkCallback(s, key);
     await this.admit(key, submissions.reduce((n, s) => n + executionCount(s), 0));
     const batchId = randomUUID();
-    const members = submissions.map((submission) => ({ id: randomUUID(), submission }));
+    const members = submissions.map((submission, i) => ({ id: randomUUID(), submission, ...(tags?.[i] === undefined ? {} : { tag: tags[i] }) }));
     await this.deps.registry.background.createBatch(
       batchId,
       members.map((m) => m.id),
@@ -108,15 +116,16 @@ export class Background {
     return { id: batchId, executions: members.map((m) => m.id) };
   }
 
-  private async enqueue(members: readonly { id: string; submission: Submission }[], key: ApiKey | null, batchId: string | undefined): Promise<void> {
+  private async enqueue(members: readonly { id: string; submission: Submission; tag?: string }[], key: ApiKey | null, batchId: string | undefined): Promise<void> {
     const { background } = this.deps.registry;
     const createdAt = new Date();
-    for (const { id, submission } of members) {
+    for (const { id, submission, tag } of members) {
       await background.create(id, {
         createdAt,
         keyName: key?.name ?? null,
         ttlMs: this.keepMs + QUEUED_EXTRA_MS,
         ...(batchId ? { batchId } : {}),
+        ...(tag === undefined ? {} : { tag }),
         ...(submission.callbackUrl ? { webhook: this.deliveries.pending(submission.callbackUrl) } : {}),
       });
     }
@@ -124,8 +133,13 @@ export class Background {
     await this.queues.addExecutions(entries);
   }
 
-  /** Runs a submission while its client waits: its tests, or one execution whose record a callback needs. */
-  async runWaited(submission: Submission, key: ApiKey | null, signal: AbortSignal, log: Logger, testRun?: TestRun): Promise<WaitedAnswer> {
+  /**
+   * Runs a submission while its client waits: its tests, or one execution whose record a callback
+   * needs. With a `tag` (an adapter's), its final record is kept, tagged, even without a callback;
+   * with a `testRun` (a live stream's), each test runs through it.
+   */
+  async runWaited(submission: Submission, key: ApiKey | null, signal: AbortSignal, log: Logger, options: { tag?: string; testRun?: TestRun } = {}): Promise<WaitedAnswer> {
+    const { tag, testRun } = options;
     try {
       await this.checkCallback(submission, key);
       await this.admit(key, executionCount(submission));
@@ -140,8 +154,10 @@ export class Background {
     if (submission.callbackUrl) {
       const answer: FinalAnswer = outcome.kind === 'result' ? { result: outcome.result } : { error: outcome.error };
       const webhook = this.deliveries.pending(submission.callbackUrl);
-      await this.deps.registry.background.create(id, { createdAt: new Date(), keyName: key?.name ?? null, ttlMs: this.keepMs, webhook, final: { state: 'done', answer } });
+      await this.deps.registry.background.create(id, { createdAt: new Date(), keyName: key?.name ?? null, ttlMs: this.keepMs, webhook, final: { state: 'done', answer }, ...(tag === undefined ? {} : { tag }) });
       await this.deliveries.queue(id, webhook, key);
+    } else if (tag !== undefined) {
+      await this.keep(id, key, outcome.kind === 'result' ? { result: outcome.result } : { error: outcome.error }, tag);
     }
     if (outcome.kind === 'result') return { kind: 'answer', result: outcome.result };
     return { kind: 'error', error: new CorralError(outcome.error.code, outcome.error.message) };
@@ -239,6 +255,20 @@ export class Background {
   async get(id: string, key: ApiKey | null): Promise<ExecutionRecord | null> {
     const owned = await this.deps.registry.background.getOwned(id);
     return owned && owned.keyName === (key?.name ?? null) ? owned.record : null;
+  }
+
+  /** The record and the tag an adapter kept on it, when it belongs to `key` (as `get`). */
+  async getTagged(id: string, key: ApiKey | null): Promise<{ record: ExecutionRecord; tag: string | null } | null> {
+    const owned = await this.deps.registry.background.getOwned(id);
+    return owned && owned.keyName === (key?.name ?? null) ? { record: owned.record, tag: owned.tag } : null;
+  }
+
+  /**
+   * Keeps the final record of an execution a client waited for (a compat API's, whose token may be
+   * read again later), with an adapter's tag; it has no webhook. @throws RegistryUnavailableError
+   */
+  async keep(id: string, key: ApiKey | null, answer: FinalAnswer, tag: string): Promise<void> {
+    await this.deps.registry.background.create(id, { createdAt: new Date(), keyName: key?.name ?? null, ttlMs: this.keepMs, final: { state: 'done', answer }, tag });
   }
 
   /** Cancels: a queued execution never starts, a running one is stopped. @throws CorralError not_found */

@@ -17,6 +17,12 @@ export function webhookBody(record: ExecutionRecord): Buffer {
 }
 
 /**
+ * How an adapter has the webhooks of its executions sent (Judge0: a PUT of its own view), from the
+ * final record and the tag it kept on it; null: corral's record, POSTed.
+ */
+export type WebhookRenderer = (record: ExecutionRecord, tag: string) => Promise<{ method: 'POST' | 'PUT'; body: Buffer } | null>;
+
+/**
  * Webhook deliveries: one per execution that has a callback, sent once it is final, signed,
  * retried with exponential backoff and jitter (BullMQ) until a 2xx or the last attempt, each
  * attempt recorded in the execution's record. The destination is checked again at every
@@ -24,6 +30,8 @@ export function webhookBody(record: ExecutionRecord): Buffer {
  */
 export class Deliveries {
   runner: QueueRunner | null = null;
+  /** Set by an adapter whose executions' webhooks take its own shape. */
+  renderer: WebhookRenderer | null = null;
 
   constructor(
     private readonly deps: EngineDeps & { keys: KeyRing; webhooks: WebhookPolicy },
@@ -52,11 +60,14 @@ export class Deliveries {
   /** One attempt; throws when it failed, so that the queue retries it. */
   private async deliver(entry: DeliveryEntry, attempt: number, last: boolean): Promise<void> {
     const { registry, config, keys, webhooks, metrics, log } = this.deps;
-    const record = await registry.background.get(entry.executionId);
+    const owned = await registry.background.getOwned(entry.executionId);
+    const record = owned?.record;
     if (!record?.webhook || record.webhook.deliveryId !== entry.deliveryId || record.webhook.state === 'delivered') return;
     const key = entry.keyName ? keys.byName(entry.keyName) : undefined;
     const secret = key?.webhookSecret ?? config.webhooks.secret;
-    const body = webhookBody(record);
+    const tag = owned?.tag ?? null;
+    const rendered = tag !== null && this.renderer ? await this.renderer(record, tag) : null;
+    const body = rendered?.body ?? webhookBody(record);
     const at = new Date().toISOString();
     let outcome: Omit<DeliveryAttempt, 'attempt' | 'at'>;
     if (!secret) outcome = { httpStatus: null, ok: false, error: 'no webhook secret is configured any more', durationMs: 0 };
@@ -74,6 +85,7 @@ export class Deliveries {
             'user-agent': 'corral-webhook',
           },
           config.webhooks.timeoutMs,
+          rendered?.method,
         );
       } catch (err) {
         if (!(err instanceof CorralError)) throw err;

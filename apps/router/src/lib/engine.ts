@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiKey, RouterConfig } from '@corral/config';
 import { ERROR_CATALOGUE, isErrorCode, type ErrorCode, type ExecutionResult, type Job } from '@corral/contracts';
-import type { Registry } from '@corral/registry';
+import type { AdmissionUsage, Registry } from '@corral/registry';
 import type { Logger } from '@corral/service';
 import { outcomeAnswer } from './answers';
 import { dispatchExecution, type DispatchOutcome } from './dispatch';
@@ -34,8 +34,10 @@ export interface RunOptions {
   /**
    * `deadline`: a client waits; waiting for a slot gives up after the queue deadline, as for
    * any request. `patient`: background work; it waits until there is a slot (or a stop).
+   * `none`: a client's own blocking call (the compat APIs): a full queue or a key at its limit
+   * ends it at once, as POST /v1/executions answers them.
    */
-  patience: 'deadline' | 'patient';
+  patience: 'deadline' | 'patient' | 'none';
   /** How many times it may be started when its worker fails under it (it has no effect outside its sandbox). */
   attempts: number;
   log: Logger;
@@ -45,6 +47,8 @@ export interface RunOptions {
   beforeHandOver?: () => Promise<boolean>;
   /** Idle slots its claims leave to clients' own requests (background work: tests, async jobs). */
   reserve?: number;
+  /** What the key's admission counts; by default a place in flight alone (the submission was counted when accepted). */
+  usage?: AdmissionUsage;
 }
 
 /** Endings worth another try after a pause: nothing ran. */
@@ -96,7 +100,7 @@ export async function runOne(job: Job, deps: EngineDeps, options: RunOptions): P
       queueTimeoutMs: config.queueTimeoutMs,
       maxRetries: config.maxRetries,
       ports: { admission: registry.admission, slots: queue, claims: registry.queue, metrics, clock: Date, log: options.log.child({ requestId }) },
-      usage: { rate: 0, inFlight: true },
+      usage: options.usage ?? { rate: 0, inFlight: true },
       reserve: options.reserve ?? 0,
     });
     const answered = collected as CollectedAttempt | null;
@@ -116,7 +120,7 @@ export async function runOne(job: Job, deps: EngineDeps, options: RunOptions): P
       return { kind: 'not_run', error: { code: 'worker_failed', message: answer?.message ?? 'The worker failed under the job every time it was run.' }, attempts: started };
     }
     const waited = Date.now() - firstTryAt;
-    if (BUSY.has(outcome.kind) && (options.patience === 'patient' || waited < config.queueTimeoutMs)) {
+    if (BUSY.has(outcome.kind) && options.patience !== 'none' && (options.patience === 'patient' || waited < config.queueTimeoutMs)) {
       // No slot in time, a key at its concurrency, Redis away: nothing ran; wait a little.
       if (outcome.kind === 'no_capacity' && options.patience === 'deadline') return notRun(outcome, started);
       try {

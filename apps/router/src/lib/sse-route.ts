@@ -75,7 +75,7 @@ export function sseRoute(deps: SseDeps): (req: Request, res: Response, next: Nex
         return;
       }
       const began = performance.now();
-      const waited = await background.runWaited(submission, key, writer.gone, log.child({ requestId }), liveTestRun(deps, writer));
+      const waited = await background.runWaited(submission, key, writer.gone, log.child({ requestId }), { testRun: liveTestRun(deps, writer) });
       if (waited.kind === 'stopped') return;
       // The submission counts once, as the blocking call counts it (its tests are not counted one by one).
       const seconds = (performance.now() - began) / 1000;

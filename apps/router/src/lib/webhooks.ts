@@ -119,14 +119,16 @@ export interface DeliveryOutcome {
 const ANSWER_BYTES = 64 * 1024;
 
 /**
- * One attempt: POSTs `body` to the checked address (never to what the name resolves to by the
- * time the connection is made), redirects not followed, within `timeoutMs`. A 2xx is delivered.
+ * One attempt: POSTs `body` (or PUTs it: Judge0's callbacks) to the checked address (never to what
+ * the name resolves to by the time the connection is made), redirects not followed, within
+ * `timeoutMs`. A 2xx is delivered.
  */
 export function postWebhook(
   destination: { url: URL; address: string; port: number },
   body: Buffer,
   headers: Record<string, string>,
   timeoutMs: number,
+  method: 'POST' | 'PUT' = 'POST',
 ): Promise<DeliveryOutcome> {
   const started = Date.now();
   const { url, address, port } = destination;
@@ -142,7 +144,7 @@ export function postWebhook(
     const req = send({
       host: address,
       port,
-      method: 'POST',
+      method,
       path: `${url.pathname}${url.search}`,
       headers: { ...headers, host: url.host, 'content-type': 'application/json', 'content-length': String(body.length) },
       ...(url.protocol === 'https:' && isIP(url.hostname) === 0 ? { servername: url.hostname } : {}),

@@ -21,6 +21,8 @@ export interface NewRecord {
   webhook?: ExecutionRecord['webhook'];
   /** Made final at once (a blocking submission with a callback): its state and answer. */
   final?: { state: 'done'; answer: FinalAnswer };
+  /** An adapter's own note on the execution (a compat API's request fields), kept as it is and never read by corral. */
+  tag?: string;
 }
 
 const STATES = new Set<string>(['queued', 'running', 'done', 'cancelled']);
@@ -64,6 +66,7 @@ export class BackgroundRecords {
     if (r.batchId) fields.push('batchId', r.batchId);
     if (r.keyName !== null) fields.push('keyName', r.keyName);
     if (r.webhook) fields.push('webhook', JSON.stringify(r.webhook));
+    if (r.tag !== undefined) fields.push('tag', r.tag);
     if (r.final) {
       const now = new Date().toISOString();
       fields.push('startedAt', r.createdAt.toISOString(), 'finishedAt', now);
@@ -110,11 +113,11 @@ export class BackgroundRecords {
     return (await this.getOwned(id))?.record ?? null;
   }
 
-  /** The record and the API key it belongs to (null: keys were off). */
-  async getOwned(id: string): Promise<{ record: ExecutionRecord; keyName: string | null } | null> {
+  /** The record, the API key it belongs to (null: keys were off) and its tag (null: none). */
+  async getOwned(id: string): Promise<{ record: ExecutionRecord; keyName: string | null; tag: string | null } | null> {
     const fields = await this.d.connection.run((redis) => redis.hgetall(this.d.keys.execution(id)));
     const record = toExecutionRecord(id, fields);
-    return record ? { record, keyName: fields['keyName'] ?? null } : null;
+    return record ? { record, keyName: fields['keyName'] ?? null, tag: fields['tag'] ?? null } : null;
   }
 
   async getMany(ids: readonly string[]): Promise<(ExecutionRecord | null)[]> {

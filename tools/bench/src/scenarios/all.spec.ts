@@ -29,6 +29,7 @@ describe('the scenario list', () => {
       judging: ['stack'],
       cli: ['stack'],
       streaming: ['stack'],
+      compat: ['stack'],
     });
   });
 });
