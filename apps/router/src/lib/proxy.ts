@@ -178,7 +178,8 @@ export class WorkerProxy {
 /**
  * One hand-over: the request to the worker holding `lease` (its body written by `write`), its
  * timeout, the client's (or the canceller's) abort, the worker's answers that mean the job
- * never started; `consume` takes an answer to the job and settles the attempt. Never rejects.
+ * never started; `consume` takes an answer to the job and settles the attempt. `lateAnswer`: what
+ * the deadline means once an answer is being read (a live answer waits on its client). Never rejects.
  */
 export function handOverTo<A extends Attempt>(
   agent: Agent,
@@ -188,6 +189,7 @@ export function handOverTo<A extends Attempt>(
   stop: AbortSignal,
   write: (upstream: ClientRequest) => void,
   consume: (answer: IncomingMessage, status: number, settle: (attempt: A | Attempt) => void, upstream: ClientRequest) => void,
+  lateAnswer: 'failed' | 'client_gone' = 'failed',
 ): Promise<A | Attempt> {
   if (stop.aborted) return Promise.resolve({ kind: 'client_gone' });
   return new Promise<A | Attempt>((resolve) => {
@@ -204,7 +206,13 @@ export function handOverTo<A extends Attempt>(
       upstream.destroy();
       settle({ kind: 'client_gone' });
     };
-    const timer = setTimeout(() => upstream.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+    let answering = false;
+    const timer = setTimeout(() => {
+      // A live answer still being read at the deadline waits on its client, which did not take its
+      // output in time: the worker is fine (cutting the connection stops the job and frees the slot).
+      if (answering && lateAnswer === 'client_gone') return onStop();
+      upstream.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
     stop.addEventListener('abort', onStop, { once: true });
     upstream.on('error', (err) => settle(classifyProxyError(err)));
     upstream.on('response', (answer) => {
@@ -219,6 +227,7 @@ export function handOverTo<A extends Attempt>(
         settle(early);
         return;
       }
+      answering = true;
       consume(answer, status, settle, upstream);
     });
     write(upstream);

@@ -135,4 +135,31 @@ describe('StreamProxy', () => {
     // The worker sees its connection end (and would kill the job): the test times out otherwise.
     await closed;
   });
+
+  it('a line that is JSON but not the protocol fails the attempt and never reaches the sink', async () => {
+    for (const bad of ['null', '{"type":"x"}', '{"type":"stdout","data":5}', '{"type":"result"}']) {
+      answer = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        res.write(`${bad}\n`);
+      };
+      const { sink, seen } = recordingSink();
+      const attempt = await run(sink);
+      expect(attempt).toEqual({ kind: 'failed', reason: 'the worker sent what is not the live protocol' });
+      expect(seen).toEqual(['started']);
+    }
+  });
+
+  it('an answer still being read at the deadline waits on its client: client_gone, not a failed worker', async () => {
+    let cut = false;
+    answer = (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write('{"type":"stdout","data":"a"}\n');
+      req.once('close', () => (cut = true));
+    };
+    const { sink } = recordingSink();
+    const attempt = await proxy.run(lease, job, { interactive: false, includeOutput: false }, 'r2', 300, new AbortController().signal, sink);
+    expect(attempt).toEqual({ kind: 'client_gone' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(cut).toBe(true); // the worker sees the connection cut, and stops the job
+  });
 });

@@ -69,12 +69,20 @@ export class StreamProxy {
       answer.once('close', () => {
         if (!done) settle({ kind: 'failed', reason: 'the answer was cut' });
       });
-    });
+    }, 'client_gone');
   }
 
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** A line of the live protocol, as far as the router relies on it: output with text, or a result. */
+function isStreamLine(line: unknown): line is WorkerStreamLine {
+  if (typeof line !== 'object' || line === null) return false;
+  const { type, data, result } = line as { type?: unknown; data?: unknown; result?: unknown };
+  if (type === 'result') return typeof result === 'object' && result !== null;
+  return (type === 'stdout' || type === 'stderr') && typeof data === 'string';
 }
 
 /** Reads NDJSON lines; `onLine` false pauses the answer (resumed by the sink). */
@@ -88,12 +96,13 @@ function readLines(answer: IncomingMessage, onLine: (line: WorkerStreamLine) => 
     while (nl !== -1) {
       const raw = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
-      let line: WorkerStreamLine;
+      let line: unknown;
       try {
-        line = JSON.parse(raw) as WorkerStreamLine;
+        line = JSON.parse(raw);
       } catch {
         return onBad();
       }
+      if (!isStreamLine(line)) return onBad();
       if (!onLine(line)) keepReading = false;
       nl = pending.indexOf('\n');
     }

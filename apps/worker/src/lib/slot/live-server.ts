@@ -74,9 +74,17 @@ export function serveLive(req: IncomingMessage, res: ServerResponse, lifecycle: 
       return sendError(res, err instanceof CorralError ? err : 'invalid_request');
     }
     begun = true;
-    void run(job, header.interactive === true, header.includeOutput === true);
+    // A failure of the run (a boot that fails, Redis, a write after an answer) ends this answer,
+    // never the worker: every other slot's jobs live in the same process.
+    run(job, header.interactive === true, header.includeOutput === true).catch((err: unknown) => {
+      log.error({ err }, 'live job failed');
+      sandbox?.kill();
+      if (res.headersSent) res.destroy();
+      else sendError(res, 'internal');
+    });
   };
   const decoders: Record<OutputStream, StringDecoder> = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+  const waiting = new Set<OutputStream>();
   const send = (line: WorkerStreamLine): boolean => res.write(`${JSON.stringify(line)}\n`);
   const live = (interactive: boolean, keep: boolean): LiveOutput => ({
     keep,
@@ -85,7 +93,14 @@ export function serveLive(req: IncomingMessage, res: ServerResponse, lifecycle: 
       const data = decoders[stream].write(chunk);
       if (data === '' || gone) return true;
       if (send({ type: stream, data })) return true;
-      res.once('drain', resume);
+      // One drain listener per stream at a time, however many writes come back false.
+      if (!waiting.has(stream)) {
+        waiting.add(stream);
+        res.once('drain', () => {
+          waiting.delete(stream);
+          resume();
+        });
+      }
       return false;
     },
   });
@@ -95,7 +110,7 @@ export function serveLive(req: IncomingMessage, res: ServerResponse, lifecycle: 
       job,
       (started) => {
         sandbox = started;
-        if (gone) return started.kill();
+        if (gone || res.headersSent) return started.kill();
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
         res.flushHeaders();
         for (const message of early.splice(0)) apply(message, started);
