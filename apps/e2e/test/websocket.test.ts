@@ -107,6 +107,16 @@ describe('WebSocket bad input: an error message with its code, the documented cl
     ['an unknown signal while running', (s) => running(s, () => s.send({ type: 'signal', signal: 'SIGKILL' })), 'stream_unknown_signal', 1008],
     ['a frame over the size limit while running', (s) => running(s, () => s.send({ type: 'stdin', data: 'x'.repeat(70 * 1024) })), 'stream_frame_too_large', 1009],
     ['binary while running', (s) => running(s, () => s.ws.send(Buffer.alloc(8))), 'stream_protocol', 1003],
+    [
+      'a flood of signals (17) to a program that ignores them',
+      async (s) => {
+        s.send({ type: 'start', code: 'process.on("SIGINT", () => {}); setInterval(() => console.log("still here"), 50)', timeoutMs: 30_000 });
+        await s.next((m) => m['type'] === 'stdout');
+        for (let i = 0; i < 17; i++) s.send({ type: 'signal', signal: 'SIGINT' });
+      },
+      'stream_protocol',
+      1008,
+    ],
   ];
 
   async function running(s: Session, then: () => void): Promise<void> {

@@ -38,7 +38,7 @@ export interface LiveOptions {
 /**
  * One execution whose output comes as it is written: iterate it for its events (output chunks,
  * then one `result` or `error`); the iteration ends after the last. While the consumer does
- * not take events, at most HIGH_WATER_CHARS of them wait here: beyond, the worker's answer is
+ * not take events, at most HIGH_WATER_BYTES of them wait here: beyond, the worker's answer is
  * no longer read, so the worker stops reading the program's pipes and the program blocks.
  */
 export interface LiveExecution extends AsyncIterable<StreamEvent> {
@@ -53,7 +53,7 @@ export interface LiveExecution extends AsyncIterable<StreamEvent> {
 }
 
 /** Output waiting for a slow consumer, at most (then the worker's answer is paused). */
-const HIGH_WATER_CHARS = 256 * 1024;
+const HIGH_WATER_BYTES = 256 * 1024;
 
 /**
  * Starts a live execution through the one dispatch of the blocking call: the key's admission
@@ -66,7 +66,7 @@ export function startLiveExecution(job: Job, options: LiveOptions, deps: LiveDep
   const log = deps.log.child({ requestId, live: options.mode });
   const stop = new AbortController();
   const events: StreamEvent[] = [];
-  let waitingChars = 0;
+  let waitingBytes = 0;
   let resumeAnswer: (() => void) | null = null;
   let wake: (() => void) | null = null;
   let ended = false;
@@ -95,8 +95,8 @@ export function startLiveExecution(job: Job, options: LiveOptions, deps: LiveDep
     },
     output(type, data, resume) {
       push({ type, seq: seq++, data, ...(options.test === undefined ? {} : { test: options.test }) });
-      waitingChars += data.length;
-      if (waitingChars <= HIGH_WATER_CHARS) return true;
+      waitingBytes += Buffer.byteLength(data);
+      if (waitingBytes <= HIGH_WATER_BYTES) return true;
       resumeAnswer = resume;
       return false;
     },
@@ -152,8 +152,8 @@ export function startLiveExecution(job: Job, options: LiveOptions, deps: LiveDep
       for (;;) {
         const event = events.shift();
         if (event) {
-          if (event.type === 'stdout' || event.type === 'stderr') waitingChars -= event.data.length;
-          if (resumeAnswer && waitingChars <= HIGH_WATER_CHARS / 2) {
+          if (event.type === 'stdout' || event.type === 'stderr') waitingBytes -= Buffer.byteLength(event.data);
+          if (resumeAnswer && waitingBytes <= HIGH_WATER_BYTES / 2) {
             const resume = resumeAnswer;
             resumeAnswer = null;
             resume();

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,10 @@ describe('the playground route', () => {
       expect(await answer.json()).toMatchObject({ error: { code: 'not_found' } });
     }
     expect((await fetch(`${url}/`, { method: 'POST' })).status).toBe(404);
+    // fetch normalises dot segments before sending; a raw request sends them as written.
+    for (const path of ['/../package.json', '/%2e%2e/package.json', '/../../../etc/passwd', '/./playground.js/../../package.json']) {
+      expect([path, await rawStatus(url, path)]).toEqual([path, 404]);
+    }
   });
 
   it('with CORRAL_PLAYGROUND=off, / is a 404 like any unknown path', async () => {
@@ -82,3 +86,16 @@ describe('the playground route', () => {
     expect(warnings).toHaveLength(1);
   });
 });
+
+/** The status of a GET sent with `path` exactly as written (no URL normalisation on the way). */
+function rawStatus(url: string, path: string): Promise<number> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, path, method: 'GET' }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}

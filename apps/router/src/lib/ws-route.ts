@@ -8,6 +8,8 @@ import type { KeyRing } from './auth';
 import { startLiveExecution, type LiveDeps, type LiveExecution } from './live-execution';
 import { liveSubmission } from './sse-route';
 import type { StreamMetrics } from './stream-metrics';
+/** Signals a WebSocket session may send: enough for any interactive use, not a flood of kill(2) calls. */
+const MAX_SIGNALS = 16;
 
 export interface StreamSocketDeps extends LiveDeps {
   keys: KeyRing;
@@ -70,6 +72,8 @@ class StreamSession {
   private live: LiveExecution | null = null;
   private stdinBytes = 0;
   private stdinEnded = false;
+  private signals = 0;
+  private alive = true;
   private finished = false;
   private readonly startTimer: NodeJS.Timeout;
   private readonly heartbeat: NodeJS.Timeout;
@@ -82,7 +86,13 @@ class StreamSession {
   ) {
     deps.streamMetrics.opened('websocket');
     this.startTimer = setTimeout(() => this.fail('request_timeout', `No start message within ${deps.config.bodyTimeoutMs} ms.`), deps.config.bodyTimeoutMs);
-    this.heartbeat = setInterval(() => ws.ping(), deps.config.streamHeartbeatMs);
+    // A peer that answered no ping within a heartbeat is gone (cut without a close): end its session.
+    this.heartbeat = setInterval(() => {
+      if (!this.alive) return ws.terminate();
+      this.alive = false;
+      ws.ping();
+    }, deps.config.streamHeartbeatMs);
+    ws.on('pong', () => (this.alive = true));
     ws.on('error', () => undefined); // a close follows
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.once('close', () => {
@@ -111,7 +121,11 @@ class StreamSession {
     if (message.type === 'start') return this.start(message.request, message.includeOutput);
     const live = this.live;
     if (!live) return this.fail('stream_not_started', `Send {"type":"start", …} before "${message.type}".`);
-    if (message.type === 'signal') return live.signal(message.signal);
+    if (message.type === 'signal') {
+      // Each signal is a line to the worker and a kill(2) there: a session gets a few, not a flood.
+      if (++this.signals > MAX_SIGNALS) return this.fail('stream_protocol', `A session may send ${MAX_SIGNALS} signals.`);
+      return live.signal(message.signal);
+    }
     if (this.stdinEnded) return this.fail('stream_protocol', 'stdin was ended already.');
     if (message.type === 'stdin_end') {
       this.stdinEnded = true;
