@@ -95,7 +95,7 @@ export async function answerOf<T>(res: FetchResponseLike): Promise<RawAnswer<T>>
 }
 
 /** How long to wait before trying an answer again, or null when it is not tried again. */
-function retryWaitMs(answer: RawAnswer<unknown>, attempt: number, config: RequestConfig, retries: number, deadline: number | undefined): number | null {
+export function retryWaitMs(answer: RawAnswer<unknown>, attempt: number, config: RequestConfig, retries: number, deadline: number | undefined): number | null {
   if (answer.ok || attempt >= retries || !RETRYABLE_STATUSES.includes(answer.status)) return null;
   const wait = answer.error.retryAfterMs ?? config.retryDelayMs * 2 ** attempt;
   if (wait > config.maxRetryDelayMs) return null;

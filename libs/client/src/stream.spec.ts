@@ -100,6 +100,21 @@ describe('stream', () => {
     expect(err).toMatchObject({ code: 'invalid_request', httpStatus: 400, message: 'bad' });
   });
 
+  it('retries a 503 before the stream, as the other methods do, when retries allow', async () => {
+    const ok = streaming(cut(BODY, 16));
+    const calls: string[] = [];
+    const fetch: FetchLike = async (url, init) => {
+      calls.push(url);
+      if (calls.length === 1) return { status: 503, headers: { get: (n: string) => (n === 'retry-after' ? '0' : null) }, text: async () => JSON.stringify({ error: { code: 'no_capacity', message: 'busy' } }) };
+      return ok.fetch(url, init);
+    };
+    const events = await collect(new CorralClient({ baseUrl: BASE, fetch, retries: 1 }).stream({ code: 'x' }));
+    expect(calls).toHaveLength(2);
+    expect(events.at(-1)?.type).toBe('result');
+    const once: FetchLike = async () => ({ status: 503, headers: { get: () => null }, text: async () => JSON.stringify({ error: { code: 'no_capacity', message: 'busy' } }) });
+    expect(await failure(collect(new CorralClient({ baseUrl: BASE, fetch: once }).stream({ code: 'x' })))).toMatchObject({ code: 'no_capacity', httpStatus: 503 });
+  });
+
   it('throws an error event with its code, after the events before it', async () => {
     const fake = streaming(cut('event: stdout\ndata: {"seq":0,"data":"a"}\n\nevent: error\ndata: {"code":"worker_failed","message":"it broke"}\n\n', 4));
     const seen: ClientStreamEvent[] = [];

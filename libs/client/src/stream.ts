@@ -1,8 +1,8 @@
 import type { ErrorCode, ExecutionRequest, ExecutionResult, OutputEvent } from '@corral/contracts';
 import { CorralClientError } from './errors';
-import { answerOf, callSignal, describe, type RequestConfig } from './request';
+import { answerOf, callSignal, describe, retryWaitMs, sleep, type RequestConfig } from './request';
 import { SseParser, type SseMessage } from './sse';
-import type { FetchResponseLike, StreamOptions, StreamReaderLike, TestsRequest } from './types';
+import type { FetchInitLike, FetchResponseLike, StreamOptions, StreamReaderLike, TestsRequest } from './types';
 
 /** The last event of a stream that ran: the usual result (a tests request: the verdicts and summary). */
 export interface StreamResultEvent<R> {
@@ -46,16 +46,30 @@ function eventOf<R>(message: SseMessage): ClientStreamEvent<R> | null {
   return null;
 }
 
-/** Opens the stream: the answer once it is 200 text/event-stream; any other answer throws its error (its catalogue code, HTTP status, Retry-After). */
-async function open(res: FetchResponseLike): Promise<StreamReaderLike> {
+/** The body of a 200 text/event-stream answer, or null for any other answer (read by `answerOf`). */
+function eventStream(res: FetchResponseLike): StreamReaderLike | null {
   const type = res.headers.get('content-type') ?? '';
-  if (res.status === 200 && type.toLowerCase().startsWith('text/event-stream')) {
-    if (!res.body) throw invalid('an event stream without a readable body (this fetch does not stream)');
-    return res.body.getReader();
+  if (res.status !== 200 || !type.toLowerCase().startsWith('text/event-stream')) return null;
+  if (!res.body) throw invalid('an event stream without a readable body (this fetch does not stream)');
+  return res.body.getReader();
+}
+
+/**
+ * Opens the stream. An answer before it (no event yet: nothing ran) is retried as `send`
+ * retries it (429 and 503, `Retry-After`, the client's `retries`); any other throws its error
+ * (its catalogue code, HTTP status, Retry-After).
+ */
+async function open(config: RequestConfig, url: string, init: FetchInitLike, retries: number, deadline: number | undefined): Promise<StreamReaderLike> {
+  for (let attempt = 0; ; attempt += 1) {
+    const res = await config.fetch(url, init);
+    const reader = eventStream(res);
+    if (reader) return reader;
+    const answer = await answerOf<unknown>(res);
+    if (answer.ok) throw invalid(`HTTP ${res.status} ${res.headers.get('content-type') ?? 'without a content type'}, not an event stream`);
+    const wait = retryWaitMs(answer, attempt, config, retries, deadline);
+    if (wait === null) throw answer.error;
+    await sleep(wait, init.signal);
   }
-  const answer = await answerOf<unknown>(res);
-  if (!answer.ok) throw answer.error;
-  throw invalid(`HTTP ${res.status} ${type || 'without a content type'}, not an event stream`);
 }
 
 /**
@@ -63,7 +77,7 @@ async function open(res: FetchResponseLike): Promise<StreamReaderLike> {
  * writes them, then its `result`. Errors before the stream (a bad request, a wrong key, a full
  * queue…) throw as the other methods do; an `error` event (the execution could not run) throws
  * with its code; leaving the loop, `signal` or `timeoutMs` cut the request, and the router ends
- * the execution. Not retried: 429 and 503 throw at once.
+ * the execution. A 429 or 503 before the stream is retried as the other methods retry it.
  */
 export async function* streamEvents<R>(config: RequestConfig, request: StreamRequest, options: StreamOptions = {}): AsyncGenerator<ClientStreamEvent<R>, void, undefined> {
   const url = `${config.baseUrl}/v1/executions${options.includeOutput ? '?includeOutput=true' : ''}`;
@@ -73,7 +87,8 @@ export async function* streamEvents<R>(config: RequestConfig, request: StreamReq
   let reader: StreamReaderLike | undefined;
   let ended = false;
   try {
-    reader = await open(await config.fetch(url, { method: 'POST', headers, body: JSON.stringify(request), signal: stop.signal }));
+    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    reader = await open(config, url, { method: 'POST', headers, body: JSON.stringify(request), signal: stop.signal }, options.retries ?? config.retries, deadline);
     // A fetch whose body does not end with the signal (not every one does): cancelling it ends the pending read.
     const body = reader;
     stop.signal.addEventListener('abort', () => void body.cancel(stop.signal.reason).catch(() => undefined), { once: true });

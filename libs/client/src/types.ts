@@ -121,6 +121,8 @@ export interface StreamOptions {
   timeoutMs?: number;
   /** Aborts the request (`request_aborted`); the router then ends the execution and frees its slot. */
   signal?: AbortSignal;
+  /** Overrides the client's `retries` for the answers before the stream (429, 503: nothing ran). */
+  retries?: number;
   /** Ask for the output in the `result` too (`?includeOutput=true`); by default it was streamed, and the result's stdout/stderr are empty. */
   includeOutput?: boolean;
 }
