@@ -120,6 +120,41 @@ describe('corral run', () => {
   });
 });
 
+describe('corral run: live output', () => {
+  /** Starts `corral run FILE`; `seen` gets each read of its stdout, then `exit`, in the order they came. */
+  function live(name: string, code: string) {
+    const env: NodeJS.ProcessEnv = { ...process.env, CORRAL_URL: stack.url, CORRAL_API_KEY: KEY };
+    const child = spawn(process.execPath, [BIN, 'run', file(name, code), '--timeout', '30000'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const seen: string[] = [];
+    child.stderr.resume();
+    child.stdout.on('data', (b: Buffer) => seen.push(b.toString()));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('close', (status) => {
+        clearTimeout(killer);
+        seen.push('exit');
+        resolve(status);
+      }),
+    );
+    return { child, seen, exited };
+  }
+
+  it('writes the first line as the program prints it, the second a second later, then exits with its code', async () => {
+    const run = live('slow.js', 'console.log("first"); setTimeout(() => { console.log("second"); process.exit(4) }, 1000)');
+    expect(await run.exited).toBe(4);
+    // Two reads: the first line came on its own, before the program printed the second (the blocking call would write both at once at the end).
+    expect(run.seen).toEqual(['first\n', 'second\n', 'exit']);
+  });
+
+  it('Ctrl-C once the first line is out: 130, the rest never comes, and the slot is free again', async () => {
+    const run = live('slower.js', 'console.log("first"); setTimeout(() => console.log("second"), 15000)');
+    run.child.stdout.once('data', () => run.child.kill('SIGINT'));
+    expect(await run.exited).toBe(130);
+    expect(run.seen).toEqual(['first\n', 'exit']);
+    expect((await new CorralClient({ baseUrl: stack.url, apiKey: KEY }).waitUntilIdle({ timeoutMs: 10_000 })).idle).toBe(2);
+  });
+});
+
 describe('Ctrl-C', () => {
   it('exits 130 and the router stops the program', async () => {
     const client = new CorralClient({ baseUrl: stack.url, apiKey: KEY });

@@ -151,3 +151,54 @@ describe('@corral/client: tests, background executions, batches, runtimes', () =
     expect(runtimes.packages.map((p) => p.name)).toContain('lodash');
   });
 });
+
+describe('@corral/client: stream', () => {
+  it('yields the output events in order as the program writes them, then the result', async () => {
+    const code = 'console.log("one"); setTimeout(() => { console.error("two"); setTimeout(() => console.log("three"), 300) }, 300)';
+    const events = [];
+    for await (const event of corral.stream({ code })) events.push(event);
+    const output = events.filter((e) => e.type !== 'result');
+    expect(output.map((e) => [e.type, e.data])).toEqual([
+      ['stdout', 'one\n'],
+      ['stderr', 'two\n'],
+      ['stdout', 'three\n'],
+    ]);
+    expect(output.map((e) => e.seq)).toEqual([0, 1, 2]);
+    expect(events.at(-1)).toMatchObject({ type: 'result', result: { status: 'ok', exitCode: 0, stdout: '', stderr: '' } });
+    const withOutput = [];
+    for await (const event of corral.stream({ code: 'console.log("kept")' }, { includeOutput: true })) withOutput.push(event);
+    expect(withOutput.at(-1)).toMatchObject({ type: 'result', result: { stdout: 'kept\n' } });
+  });
+
+  it('a tests stream names each output event by its test and ends with the verdicts', async () => {
+    const events = [];
+    const tests = [{ stdin: '1', expected: '1\n' }, { stdin: '2', expected: '3\n' }];
+    for await (const event of corral.stream({ code: 'console.log(require("fs").readFileSync(0, "utf8"))', tests })) events.push(event);
+    const output = events.filter((e) => e.type !== 'result');
+    expect(output.map((e) => e.test).sort()).toEqual([0, 1]);
+    expect(events.at(-1)).toMatchObject({ type: 'result', result: { summary: { accepted: 1, failed: 1, total: 2 } } });
+  });
+
+  it('a bad request throws its catalogue code before any event', async () => {
+    const err = await failure((async () => {
+      for await (const event of corral.stream({ code: 1 } as never)) void event;
+    })());
+    expect(err).toMatchObject({ code: 'invalid_request', httpStatus: 400 });
+  });
+
+  it('an abort mid-run throws request_aborted and frees the slot: the router ends the execution', async () => {
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const err = await failure((async () => {
+      for await (const event of corral.stream({ code: 'console.log("started"); setTimeout(() => console.log("never"), 60000)', timeoutMs: 60_000 }, { signal: controller.signal })) {
+        if (event.type !== 'result') seen.push(event.data);
+        controller.abort(new Error('the user left'));
+      }
+    })());
+    expect(err.code).toBe('request_aborted');
+    expect(seen).toEqual(['started\n']);
+    // The program would hold the slot for a minute; it is idle again because the execution ended.
+    expect((await corral.waitUntilIdle({ slots: 1, timeoutMs: 10_000 })).idle).toBe(1);
+    expect(await corral.execute({ code: 'console.log("next")' })).toMatchObject({ status: 'ok', stdout: 'next\n' });
+  });
+});

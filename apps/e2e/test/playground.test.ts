@@ -92,6 +92,25 @@ suite('the playground in a browser', () => {
     await page.close();
   });
 
+  it('shows output live: the first line is in the page while the status still says running', async () => {
+    const page = await open();
+    await typeProgram(page, 'console.log("first"); setTimeout(() => console.log("second"), 1500)');
+    await page.click('#run');
+    // Read together in the page, in one look: the first line is there and the run has not ended.
+    const seen = await page.waitForFunction(
+      () => {
+        const out = document.getElementById('stdout')?.textContent ?? '';
+        const state = document.getElementById('status')?.textContent ?? '';
+        return out.length > 0 ? { out, state } : null;
+      },
+      { timeout: 30_000, polling: 'mutation' },
+    );
+    expect(await seen.jsonValue()).toEqual({ out: 'first\n', state: 'running…' });
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ok (exit 0)', { timeout: 30_000 });
+    expect(await text(page, '#stdout')).toBe('first\nsecond\n');
+    await page.close();
+  });
+
   it('a failing program shows its status and exit code', async () => {
     const page = await open();
     await typeProgram(page, 'process.exit(3)');

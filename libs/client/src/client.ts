@@ -13,6 +13,7 @@ import type {
 } from '@corral/contracts';
 import { poll } from './poll';
 import { send, type Endpoint, type RequestConfig } from './request';
+import { streamEvents, type ClientStreamEvent } from './stream';
 import type {
   CallOptions,
   CorralClientOptions,
@@ -21,6 +22,7 @@ import type {
   RawOption,
   SubmissionAccepted,
   TestsRequest,
+  StreamOptions,
   WaitOptions,
   WaitUntilIdleOptions,
 } from './types';
@@ -91,6 +93,19 @@ export class CorralClient {
   /** `POST /v1/executions` with `tests`: runs the program once per test and resolves with a verdict per test and the summary. */
   executeTests(request: TestsRequest, options: CallOptions = {}): Promise<TestsResult> {
     return this.call<TestsResult>({ method: 'POST', path: '/v1/executions', body: request }, options) as Promise<TestsResult>;
+  }
+
+  /**
+   * `POST /v1/executions` with `Accept: text/event-stream`: an async iterator over the program's
+   * `stdout`/`stderr` chunks as it writes them (`{ seq, data, test? }`), then one `result`.
+   * Errors before the stream throw with their catalogue code, as `execute` does; an `error`
+   * event throws with its code; `break`, `signal` or `timeoutMs` cut the request, and the
+   * router ends the execution at once.
+   */
+  stream(request: TestsRequest, options?: StreamOptions): AsyncGenerator<ClientStreamEvent<TestsResult>, void, undefined>;
+  stream(request: ExecutionRequest, options?: StreamOptions): AsyncGenerator<ClientStreamEvent<ExecutionResult>, void, undefined>;
+  stream(request: ExecutionRequest | TestsRequest, options: StreamOptions = {}): AsyncGenerator<ClientStreamEvent<ExecutionResult | TestsResult>, void, undefined> {
+    return streamEvents<ExecutionResult | TestsResult>(this.config, request, options);
   }
 
   /** `POST /v1/executions` with `wait: false`: queues the submission (tests or not) in the background; resolves with its id at once. */

@@ -17,6 +17,8 @@ export type {
   HeadersLike,
   RawAnswer,
   RawOption,
+  StreamOptions,
+  StreamReaderLike,
   SubmissionAccepted,
   TestsRequest,
   WaitOptions,
@@ -38,3 +40,6 @@ export type {
   TestStatus,
   TestsSummary,
 } from '@corral/contracts';
+export { SseParser, type SseMessage } from './sse';
+export type { ClientStreamEvent, StreamRequest, StreamResultEvent } from './stream';
+export type { OutputEvent, OutputStream } from '@corral/contracts';

@@ -26,13 +26,15 @@ export interface RequestConfig {
 const RETRYABLE_STATUSES: readonly number[] = [429, 503];
 
 /** The call's own signal: the caller's, and the call's deadline. */
-interface CallSignal {
+export interface CallSignal {
   signal: AbortSignal;
   timedOut(): boolean;
   dispose(): void;
+  /** Aborts the call's own signal (the caller's is left alone). */
+  abort(): void;
 }
 
-function callSignal(outer: AbortSignal | undefined, timeoutMs: number | undefined): CallSignal {
+export function callSignal(outer: AbortSignal | undefined, timeoutMs: number | undefined): CallSignal {
   const controller = new AbortController();
   let timedOut = false;
   const onAbort = (): void => controller.abort(outer?.reason);
@@ -48,6 +50,7 @@ function callSignal(outer: AbortSignal | undefined, timeoutMs: number | undefine
   return {
     signal: controller.signal,
     timedOut: () => timedOut,
+    abort: () => controller.abort(new Error('the caller left')),
     dispose: () => {
       clearTimeout(timer);
       outer?.removeEventListener('abort', onAbort);
@@ -80,7 +83,7 @@ function parse(text: string): { json: boolean; value: unknown } {
   }
 }
 
-async function answerOf<T>(res: FetchResponseLike): Promise<RawAnswer<T>> {
+export async function answerOf<T>(res: FetchResponseLike): Promise<RawAnswer<T>> {
   const { json, value } = parse(await res.text());
   const response: ClientResponse<unknown> = { status: res.status, headers: res.headers, body: value };
   if (res.status >= 200 && res.status < 300) {
@@ -92,7 +95,7 @@ async function answerOf<T>(res: FetchResponseLike): Promise<RawAnswer<T>> {
 }
 
 /** How long to wait before trying an answer again, or null when it is not tried again. */
-function retryWaitMs(answer: RawAnswer<unknown>, attempt: number, config: RequestConfig, retries: number, deadline: number | undefined): number | null {
+export function retryWaitMs(answer: RawAnswer<unknown>, attempt: number, config: RequestConfig, retries: number, deadline: number | undefined): number | null {
   if (answer.ok || attempt >= retries || !RETRYABLE_STATUSES.includes(answer.status)) return null;
   const wait = answer.error.retryAfterMs ?? config.retryDelayMs * 2 ** attempt;
   if (wait > config.maxRetryDelayMs) return null;
@@ -102,7 +105,7 @@ function retryWaitMs(answer: RawAnswer<unknown>, attempt: number, config: Reques
 }
 
 /** A transport failure in words: fetch's own message is often just "fetch failed", its cause says why. */
-function describe(err: unknown): string {
+export function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
   const why = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : '';

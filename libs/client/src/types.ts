@@ -11,6 +11,14 @@ export interface FetchResponseLike {
   readonly status: number;
   readonly headers: HeadersLike;
   text(): Promise<string>;
+  /** The body as it arrives; only `stream` reads it (a fetch `Response` has it). */
+  readonly body?: { getReader(): StreamReaderLike } | null;
+}
+
+/** The part of a `ReadableStreamDefaultReader` that `stream` uses. */
+export interface StreamReaderLike {
+  read(): Promise<{ done: boolean; value?: Uint8Array }>;
+  cancel(reason?: unknown): Promise<void>;
 }
 
 /** What the client passes to fetch: always these four, nothing else. */
@@ -105,4 +113,16 @@ export type TestsRequest = Omit<SubmissionRequest, 'tests' | 'wait'> & { tests: 
 export interface SubmissionAccepted {
   id: string;
   state: 'queued';
+}
+
+/** Options of `stream`. */
+export interface StreamOptions {
+  /** How long the whole stream may take, from the request to the last event (`request_timeout`). None by default. */
+  timeoutMs?: number;
+  /** Aborts the request (`request_aborted`); the router then ends the execution and frees its slot. */
+  signal?: AbortSignal;
+  /** Overrides the client's `retries` for the answers before the stream (429, 503: nothing ran). */
+  retries?: number;
+  /** Ask for the output in the `result` too (`?includeOutput=true`); by default it was streamed, and the result's stdout/stderr are empty. */
+  includeOutput?: boolean;
 }

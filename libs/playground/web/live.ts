@@ -1,13 +1,15 @@
 import type { CorralClient, ExecutionRequest, ExecutionResult } from '@corral/client';
 
 /**
- * Runs the editor's program and fills the stdout and stderr panes. The page's one seam for live
- * output: today the blocking call, so the panes fill once the program ended; when the API
- * streams (SSE), events are appended to the panes here as they come.
+ * Runs the editor's program and fills the stdout and stderr panes as it runs: the client's SSE
+ * stream, each chunk appended to its pane as it arrives. The result comes last (its stdout and
+ * stderr are empty: they were streamed); errors are the blocking call's, with the same codes.
  */
 export async function runProgram(client: CorralClient, request: ExecutionRequest, panes: { stdout: HTMLElement; stderr: HTMLElement }, signal: AbortSignal): Promise<ExecutionResult> {
-  const result = await client.execute(request, { signal });
-  panes.stdout.append(result.stdout);
-  panes.stderr.append(result.stderr);
-  return result;
+  for await (const event of client.stream(request, { signal })) {
+    if (event.type === 'result') return event.result;
+    panes[event.type].append(event.data);
+  }
+  // stream() yields a result or throws; it cannot end without one.
+  throw new Error('the stream ended without a result');
 }

@@ -3,13 +3,18 @@ import type { Output } from './output';
 
 /**
  * Runs one program for `corral run`, its stdout to this process's stdout and its stderr to
- * stderr. The command's one seam for live output: today the blocking call, so the output is
- * written once the program ended; when the API streams (SSE), this is where events are written
- * as they come, and nothing else in the command changes.
+ * stderr, as it runs: the client's SSE stream, each chunk written as it arrives (waiting
+ * for a full pipe to drain). The result
+ * comes last (its stdout and stderr are empty: they were streamed). Errors, the abort of
+ * Ctrl-C and the exit codes are the blocking call's: the same client errors with the same codes.
  */
 export async function runProgram(client: CorralClient, request: ExecutionRequest, o: Pick<Output, 'out' | 'err'>, signal: AbortSignal): Promise<ExecutionResult> {
-  const result = await client.execute(request, { signal });
-  if (result.stdout) o.out.write(result.stdout);
-  if (result.stderr) o.err.write(result.stderr);
-  return result;
+  for await (const event of client.stream(request, { signal })) {
+    if (event.type === 'result') return event.result;
+    const to = event.type === 'stdout' ? o.out : o.err;
+    // A reader slower than the program (a pipe into `less`) slows the stream, and so the program, to its pace.
+    if (!to.write(event.data)) await new Promise<void>((resolve) => to.once('drain', () => resolve()));
+  }
+  // stream() yields a result or throws; it cannot end without one.
+  throw new Error('the stream ended without a result');
 }

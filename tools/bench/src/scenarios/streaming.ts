@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CorralClient } from '@corral/client';
 import WebSocket from 'ws';
 import { formatMs, formatRatio } from '../format';
 import { ratio, summarize, type Summary } from '../stats';
@@ -27,9 +28,9 @@ export interface StreamingResult {
   thinkMs: number;
   pauseMs: number;
   /** The pausing program: blocking (first = total), SSE, WebSocket. */
-  pausing: Record<'blocking' | 'sse' | 'websocket', { first: Summary; total: Summary }>;
+  pausing: Record<'blocking' | 'sse' | 'websocket' | 'client', { first: Summary; total: Summary }>;
   /** A hello world. */
-  hello: Record<'blocking' | 'sse' | 'websocket', Summary>;
+  hello: Record<'blocking' | 'sse' | 'websocket' | 'client', Summary>;
   errors: number;
 }
 
@@ -82,7 +83,18 @@ function websocket(url: string, code: string): Promise<Timing> {
   });
 }
 
-const TRANSPORTS = { blocking, sse, websocket } as const;
+/** SSE read by @corral/client's `stream` (its parser, its async iterator), as the CLI and the playground read it. */
+async function client(url: string, code: string): Promise<Timing> {
+  const started = performance.now();
+  let firstMs = -1;
+  for await (const event of new CorralClient({ baseUrl: url }).stream({ code })) {
+    if (event.type === 'stdout' && firstMs < 0) firstMs = performance.now() - started;
+    if (event.type === 'result' && event.result.status !== 'ok') throw new Error(`the stream ended ${event.result.status}`);
+  }
+  return { firstMs, totalMs: performance.now() - started };
+}
+
+const TRANSPORTS = { blocking, sse, websocket, client } as const;
 type Transport = keyof typeof TRANSPORTS;
 
 /** Scenario 11: live output (SSE, WebSocket) against the blocking call, the same programs in turn. */
@@ -95,10 +107,10 @@ export const streaming: Scenario<StreamingResult, 'stack'> = {
     const { requests, thinkMs } = ctx.plan.streaming;
     const url = ctx.stack.url;
     await waitAllIdle(ctx);
-    const pausing = { blocking: [] as Timing[], sse: [] as Timing[], websocket: [] as Timing[] };
-    const hello = { blocking: [] as number[], sse: [] as number[], websocket: [] as number[] };
+    const pausing = { blocking: [] as Timing[], sse: [] as Timing[], websocket: [] as Timing[], client: [] as Timing[] };
+    const hello = { blocking: [] as number[], sse: [] as number[], websocket: [] as number[], client: [] as number[] };
     let errors = 0;
-    const counter = ctx.progress.counter(`streaming: ${requests} rounds of blocking, SSE and WebSocket, ${thinkMs} ms apart`, requests);
+    const counter = ctx.progress.counter(`streaming: ${requests} rounds of blocking, SSE, WebSocket and client.stream, ${thinkMs} ms apart`, requests);
     for (let i = 0; i < requests; i += 1) {
       for (const transport of Object.keys(TRANSPORTS) as Transport[]) {
         try {
@@ -118,21 +130,22 @@ export const streaming: Scenario<StreamingResult, 'stack'> = {
       requests,
       thinkMs,
       pauseMs: PAUSE_MS,
-      pausing: { blocking: both(pausing.blocking), sse: both(pausing.sse), websocket: both(pausing.websocket) },
-      hello: { blocking: summarize(hello.blocking), sse: summarize(hello.sse), websocket: summarize(hello.websocket) },
+      pausing: { blocking: both(pausing.blocking), sse: both(pausing.sse), websocket: both(pausing.websocket), client: both(pausing.client) },
+      hello: { blocking: summarize(hello.blocking), sse: summarize(hello.sse), websocket: summarize(hello.websocket), client: summarize(hello.client) },
       errors,
     };
   },
 
   render(r) {
-    const name: Record<Transport, string> = { blocking: 'blocking call', sse: 'SSE', websocket: 'WebSocket (connect included)' };
+    const name: Record<Transport, string> = { blocking: 'blocking call', sse: 'SSE', websocket: 'WebSocket (connect included)', client: 'SSE through @corral/client stream()' };
     const transports = Object.keys(name) as Transport[];
     return {
       method: [
         `${r.requests} rounds, one client, ${r.thinkMs} ms between requests: in each round the blocking call, SSE and a WebSocket session run, in turn, ` +
           `a program that prints a line, waits ${r.pauseMs} ms and prints another, then a hello world. Time to the first output is when the client has read ` +
           'the first stdout event (the blocking call has nothing before its answer); total is the whole answer, the result read. The WebSocket figures include ' +
-          'its connection and upgrade (a new session per execution, as the protocol has it); the HTTP ones reuse a kept-alive connection.',
+          'its connection and upgrade (a new session per execution, as the protocol has it); the HTTP ones reuse a kept-alive connection. ' +
+          'The last row reads the same SSE answer through @corral/client `stream()` (its parser and async iterator), as `corral run` and the playground do.',
       ],
       tables: [
         {
@@ -159,10 +172,14 @@ export const streaming: Scenario<StreamingResult, 'stack'> = {
     const first = ratio(r.pausing.sse.first.p50, r.pausing.blocking.total.p50);
     const sseHello = ratio(r.hello.sse.p50, r.hello.blocking.p50);
     const wsHello = ratio(r.hello.websocket.p50, r.hello.blocking.p50);
+    const clientFirst = ratio(r.pausing.client.first.p50, r.pausing.blocking.total.p50);
+    const clientHello = ratio(r.hello.client.p50, r.hello.blocking.p50);
     return [
       { target: `SSE first output p50 ≤ ${STREAM_FIRST_BYTE_RATIO} × the blocking answer (a program that pauses ${r.pauseMs} ms)`, measured: formatRatio(first), met: atMost(first, STREAM_FIRST_BYTE_RATIO) },
       { target: `hello world over SSE p50 ≤ ${STREAM_TOTAL_RATIO} × blocking`, measured: formatRatio(sseHello), met: atMost(sseHello, STREAM_TOTAL_RATIO) },
       { target: `hello world over WebSocket p50 ≤ ${STREAM_TOTAL_RATIO} × blocking`, measured: formatRatio(wsHello), met: atMost(wsHello, STREAM_TOTAL_RATIO) },
+      { target: `@corral/client stream() first output p50 ≤ ${STREAM_FIRST_BYTE_RATIO} × the blocking answer`, measured: formatRatio(clientFirst), met: atMost(clientFirst, STREAM_FIRST_BYTE_RATIO) },
+      { target: `hello world through @corral/client stream() p50 ≤ ${STREAM_TOTAL_RATIO} × blocking`, measured: formatRatio(clientHello), met: atMost(clientHello, STREAM_TOTAL_RATIO) },
     ];
   },
 };
