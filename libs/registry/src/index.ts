@@ -8,4 +8,4 @@ export { JobLedger, type StartJobOutcome } from './facets/jobs';
 export { KeyAdmission, type Admission, type AdmissionUsage, type KeyLimits } from './facets/admission';
 export { Liveness, type RegistryEvent } from './facets/liveness';
 export { BackgroundRecords, toExecutionRecord, type CancelOutcome, type FinalAnswer, type NewRecord, type StartOutcome } from './facets/background';
-export { JobQueues, type DeliveryEntry, type ExecutionEntry, type QueueCounts, type QueueRunner, type QueueRunnerOptions } from './job-queues';
+export type { JobQueues, DeliveryEntry, ExecutionEntry, QueueCounts, QueueRunner, QueueRunnerOptions } from './job-queues';

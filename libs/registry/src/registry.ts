@@ -1,7 +1,7 @@
 import { Connection, type RegistryOptions } from './connection';
 import { BackgroundRecords } from './facets/background';
 import { JobLedger } from './facets/jobs';
-import { JobQueues } from './job-queues';
+import type { JobQueues } from './job-queues';
 import { KeyAdmission } from './facets/admission';
 import { LeaseQueue } from './facets/queue';
 import { Liveness } from './facets/liveness';
@@ -58,7 +58,11 @@ export class Registry {
    * connections of their own to the same Redis); `keepMs`: how long finished entries are kept.
    */
   openQueues(keepMs: number): JobQueues {
-    return new JobQueues(this.connection.endpoint, this.keys, keepMs);
+    // Loaded here, not at the top: only routers open the queues, and BullMQ costs every process
+    // that loads it about 15 MiB of resident memory (the watchdog's, the worker's, netprov's).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { JobQueues: Queues } = require('./job-queues') as typeof import('./job-queues');
+    return new Queues(this.connection.endpoint, this.keys, keepMs);
   }
 
   /** Connects and waits until Redis answers. @throws RegistryUnavailableError naming the (redacted) URL and the cause */

@@ -19,7 +19,7 @@ import { atMost, type TargetCheck } from '../targets';
 import { execute, HELLO_CODE, HELLO_OUTPUT, waitAllIdle } from './context';
 import type { Scenario, ScenarioContext } from './scenario';
 
-/** An adapter's p50 − the native call's p50 (paired), ms, at most (issue 15). */
+/** An adapter's p50 − the native call's p50 (paired), ms, at most. */
 export const COMPAT_TARGET_MS = 1;
 
 const PISTON_BODY = JSON.stringify({ language: 'javascript', version: '*', files: [{ content: HELLO_CODE }] });

@@ -6,7 +6,7 @@ import { atMost, type TargetCheck } from '../targets';
 import { execute, HELLO_CODE, HELLO_OUTPUT, waitAllIdle } from './context';
 import type { Scenario, ScenarioContext } from './scenario';
 
-/** Single executions' p99 beside a judge's submission ÷ alone, at most (issue 14). */
+/** Single executions' p99 beside a judge's submission ÷ alone, at most (a judge beside interactive calls). */
 export const JUDGING_P99_RATIO = 3;
 
 export interface JudgingResult {
