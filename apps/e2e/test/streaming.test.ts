@@ -217,7 +217,10 @@ describe('SSE output flood', () => {
     // Held back to the reader's pace, it never reached its cap: its wall limit ended it.
     expect(answer.events.at(-1)!.data).toMatchObject({ status: 'timeout' });
     expect(streamedMb).toBeLessThan(256);
-    expect(growthMb.router).toBeLessThan(64);
-    expect(growthMb.worker).toBeLessThan(64);
+    // Unbounded, the program (GBs a second) would fill its 256 MiB cap within the 4 s, and the
+    // buffers with it; bounded, growth is the garbage collector's slack (up to ~55 MiB seen on a
+    // Redis Cluster run). 96 MiB keeps the two apart without failing on that slack.
+    expect(growthMb.router).toBeLessThan(96);
+    expect(growthMb.worker).toBeLessThan(96);
   }, 120_000);
 });
