@@ -22,25 +22,17 @@ local Q = { idle = KEYS[1], leases = KEYS[2], waiters = KEYS[3], slotPrefix = AR
 local ttl, ticket, token = tonumber(ARGV[8]), ARGV[9], ARGV[12]
 reclaimExpired(Q)
 
+-- Nobody waits and more than `reserve` slots are idle: one is claimed at once.
 local reserve = tonumber(ARGV[14]) or 0
-if reserve > 0 then
-  if redis.call('LLEN', Q.waiters) == 0 and redis.call('LLEN', Q.idle) > reserve then
-    local id = popIdle(Q)
-    if id then
-      local ip, port, host = claim(Q, id, token, ARGV[13], ttl)
-      return leaseReply(id, ip, port, host, token)
-    end
-  end
-  return {REPLY.RESERVED}
-end
-
-if redis.call('LLEN', Q.waiters) == 0 then
+if redis.call('LLEN', Q.waiters) == 0 and redis.call('LLEN', Q.idle) > reserve then
   local id = popIdle(Q)
   if id then
     local ip, port, host = claim(Q, id, token, ARGV[13], ttl)
     return leaseReply(id, ip, port, host, token)
   end
 end
+-- Work with a reserve never queues: it asks again later.
+if reserve > 0 then return {REPLY.RESERVED} end
 
 redis.call('RPUSH', Q.waiters, ticket)
 redis.call('HSET', KEYS[4], 'deadline', ARGV[10], 'router', ARGV[11], 'token', token, 'requestId', ARGV[13], 'claimTtlMs', ARGV[8])
