@@ -92,14 +92,51 @@ describe('the permission model holds at its edges', () => {
     expect(existsSync(`/tmp/${h.state.runId}-argv`)).toBe(false);
   });
 
-  it("v8.setFlagsFromString('--allow-natives-syntax') does not make natives available", async () => {
+  it("v8.setFlagsFromString('--allow-natives-syntax') is refused by every way to reach it, and natives stay unavailable", async () => {
     const a = await run(h, program(`
-      try { require('node:v8').setFlagsFromString('--allow-natives-syntax'); console.log('flag set'); } catch (e) { console.log('flag refused: ' + __code(e)); }
+      const v8 = require('node:v8');
+      const ways = { require: v8, getBuiltinModule: process.getBuiltinModule('node:v8'), 'require("v8")': require('v8') };
+      for (const [way, module] of Object.entries(ways)) {
+        try { module.setFlagsFromString('--allow-natives-syntax'); console.log('flag set through ' + way); } catch (e) { console.log('flag refused through ' + way + ': ' + __code(e)); }
+      }
+      try { Object.defineProperty(v8, 'setFlagsFromString', { value: () => 0 }); console.log('redefined'); } catch (e) { console.log('redefinition refused: ' + e.name); }
+      try { v8.setFlagsFromString = () => 0; console.log('assigned: ' + (v8.setFlagsFromString.name || 'anonymous')); } catch (e) { console.log('assignment refused: ' + e.name); }
+      try { delete v8.setFlagsFromString; console.log('deleted: ' + typeof v8.setFlagsFromString); } catch (e) { console.log('deletion refused: ' + e.name); }
+      try { process.binding('v8').setFlagsFromString('--allow-natives-syntax'); console.log('binding used'); } catch (e) { console.log('binding refused: ' + __code(e)); }
       attempt('%GetOptimizationStatus through new Function', () => new Function('return %GetOptimizationStatus(function () {})')());
       attempt('%DebugPrint through vm.runInThisContext', () => require('node:vm').runInThisContext('%DebugPrint({})'));
     `));
-    // Setting the flag may be refused, ignored, or (with --freeze-flags-after-init) end the process.
-    expectContained(a, ['ok', 'error']);
+    expectContained(a, ['ok'], 2);
+    const out = a.body.stdout;
+    for (const way of ['require', 'getBuiltinModule', 'require("v8")']) expect(out).toContain(`flag refused through ${way}: ERR_ACCESS_DENIED`);
+    expect(out).not.toMatch(/flag set|redefined|binding used/);
+    // In sloppy mode the assignment is ignored and the delete answers false; in strict mode both throw. The refusing function stays.
+    expect(out).toMatch(/assigned: setFlagsFromString|assignment refused: TypeError/);
+    expect(out).toMatch(/deleted: function|deletion refused: TypeError/);
+    expect(out).toContain('binding refused: ERR_ACCESS_DENIED');
+  });
+
+  it('an ES module importing setFlagsFromString from node:v8 gets the refusing function too', async () => {
+    const a = await run(h, {
+      files: [
+        {
+          name: 'main.mjs',
+          content: [
+            "import { setFlagsFromString } from 'node:v8';",
+            "import * as namespace from 'node:v8';",
+            "import v8 from 'node:v8';",
+            "for (const [way, f] of [['named', setFlagsFromString], ['namespace', namespace.setFlagsFromString], ['default', v8.setFlagsFromString]]) {",
+            "  try { f('--allow-natives-syntax'); console.log('flag set through ' + way); } catch (e) { console.log('flag refused through ' + way + ': ' + e.code); }",
+            '}',
+            "try { new Function('return %GetOptimizationStatus(function () {})')(); console.log('natives available'); } catch (e) { console.log('natives: ' + e.name); }",
+          ].join('\n'),
+        },
+      ],
+      entry: 'main.mjs',
+    });
+    expect(a.status).toBe(200);
+    for (const way of ['named', 'namespace', 'default']) expect(a.body.stdout).toContain(`flag refused through ${way}: ERR_ACCESS_DENIED`);
+    expect(a.body.stdout).toContain('natives: SyntaxError');
   });
 
   it('process.report.writeReport and v8.writeHeapSnapshot write nothing on the host', async () => {

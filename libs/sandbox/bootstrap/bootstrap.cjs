@@ -14,6 +14,27 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
+// V8's flags cannot change at run time: a flag such as --allow-natives-syntax would hand the job
+// V8's internal functions. Node offers one way to change them from JavaScript, v8.setFlagsFromString
+// (process.binding is refused under the permission model); it is replaced, before any of the job's
+// code runs, by a function that refuses, and the property can be neither written nor redefined.
+// Every way to reach node:v8 (require, import, process.getBuiltinModule) shares this one exports
+// object, and the original function is reachable from nowhere else. This does what V8's
+// --freeze-flags-after-init did, without its cost: any V8 flag that enters V8's flag hash makes it
+// reject node's built-in code cache, so each built-in module the bootstrap and the job loaded was
+// compiled again from source (7 ms of CPU for a hello world, 31 ms for a job that loads http,
+// crypto and zlib; BENCHMARKS.md).
+Object.defineProperty(require('node:v8'), 'setFlagsFromString', {
+  value: function setFlagsFromString() {
+    const error = new Error('V8 flags cannot change inside a sandbox');
+    error.code = 'ERR_ACCESS_DENIED';
+    throw error;
+  },
+  writable: false,
+  configurable: false,
+  enumerable: true,
+});
+
 // Blocking writes: output reaches the worker as it is written, even from a loop that never
 // yields (a queued write would grow in memory instead) and right before process.exit().
 // An empty write (no bytes, no syscall) takes the stream's write path once before the job comes,

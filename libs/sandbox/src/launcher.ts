@@ -32,10 +32,13 @@ for (const [name, number] of Object.entries(constants.signals)) {
 }
 
 /**
- * Closes gaps of the permission model: V8 flags cannot change at run time (a change ends the
- * process), and node:sqlite, which opens files outside the allow-list, does not exist.
+ * Closes a gap of the permission model: node:sqlite, which opens files outside the allow-list,
+ * does not exist. (V8's flags are kept from changing by the bootstrap, not by
+ * --freeze-flags-after-init: any V8 flag in V8's flag hash makes node's built-in code cache
+ * unusable, and every built-in module would be compiled again in every sandbox. A V8 flag added
+ * here must be one outside that hash, as --max-old-space-size is.)
  */
-const RUNTIME_FLAGS = ['--freeze-flags-after-init', '--no-experimental-sqlite'];
+const RUNTIME_FLAGS = ['--no-experimental-sqlite'];
 
 /** Where corral-spawn hands bubblewrap the compiled seccomp filter (above the 4 fds a sandbox keeps). */
 const SECCOMP_FD = 5;
