@@ -37,7 +37,7 @@ describe('the sandbox runtime flags', () => {
     expect(usage.withoutCache).toBe(0);
   });
 
-  it('would be caught by this check if one of them entered V8's flag hash', () => {
+  it("would be caught by this check if one of them entered V8's flag hash", () => {
     expect(cacheUsage([...flags, '--freeze-flags-after-init']).withoutCache).toBeGreaterThan(10);
   });
 });
