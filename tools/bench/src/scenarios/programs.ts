@@ -6,7 +6,7 @@ import type { TargetCheck } from '../targets';
 import { waitAllIdle } from './context';
 import type { Scenario } from './scenario';
 
-/** The same answer three ways: one file of JavaScript, a tree of 20 CommonJS files, TypeScript. */
+/** The same answer four ways: one file of JavaScript, one that loads three large built-in modules, a tree of 20 CommonJS files, TypeScript. */
 const TWENTY_FILES: ExecutionRequest = {
   files: [
     { name: 'main.js', content: 'let sum = 0; for (let i = 1; i < 20; i++) sum += require(`./lib/m${i}.js`); console.log("hello", sum);' },
@@ -15,6 +15,11 @@ const TWENTY_FILES: ExecutionRequest = {
 };
 const VARIANTS: readonly { label: string; request: ExecutionRequest }[] = [
   { label: 'one file of JavaScript', request: { code: 'console.log("hello", 190)' } },
+  {
+    // What node's built-in code cache saves: every built-in module compiled from source when a V8 flag makes V8 reject it (libs/sandbox/src/runtime-flags.spec.ts).
+    label: 'one file loading node:http, node:crypto and node:zlib',
+    request: { code: "for (const m of ['node:http', 'node:crypto', 'node:zlib']) require(m);\nconsole.log('hello', 190)" },
+  },
   { label: '20 files (CommonJS requires)', request: TWENTY_FILES },
   { label: 'TypeScript (one file, type stripping)', request: { language: 'typescript', code: 'const sum: number = 190;\nconsole.log("hello", sum);' } },
 ];
@@ -63,7 +68,8 @@ export const programs: Scenario<ProgramsResult, 'stack'> = {
     const base = r.variants[0]!;
     return {
       method: [
-        `One client sends the same answer as three kinds of job, alternating, ${r.thinkMs} ms apart, ${r.requests} of each: one file of JavaScript, ` +
+        `One client sends the same answer as ${r.variants.length} kinds of job, alternating, ${r.thinkMs} ms apart, ${r.requests} of each: one file of JavaScript, ` +
+          'one that first loads `node:http`, `node:crypto` and `node:zlib` (built-in modules no sandbox loads at boot: from node\'s code cache), ' +
           'a tree of 20 CommonJS files (the entry requires the other 19), and one file of TypeScript (`language: "typescript"`, run as ' +
           '`node main.ts` runs it: the runtime strips the types). Every job runs in a warm sandbox; its files arrive with the job. ' +
           "Latency is the client's round trip; job CPU is the result's `cpuMs` (the sandbox's CPU after it became ready).",
