@@ -13,6 +13,8 @@
 // follows only makes the sandbox quick and tidy for a job that leaves it alone.
 const fs = require('node:fs');
 const path = require('node:path');
+// node's own syntax detection (node_contextify.cc): the errors only module syntax causes.
+const ESM_ONLY_ERRORS = new Set(['Cannot use import statement outside a module', "Unexpected token 'export'", "Cannot use 'import.meta' outside a module"]);
 // Loaded at boot, before the job comes: it and its dependencies take 2 ms to load (see below).
 const { performance } = require('node:perf_hooks');
 
@@ -78,6 +80,74 @@ const entry = path.join(WORK, job.entry);
 fs.writeFileSync(path.join(ENTRY_DIR, 'package.json'), JSON.stringify({ main: entry }));
 process.argv = [process.argv[0], entry, ...job.args];
 process.execArgv = [];
+
+// TypeScript the worker stripped (the same amaro, the same mode as the runtime: typescript.ts in
+// @corral/sandbox): served to node's loader for the job's files as they arrived, so that this
+// process never loads and compiles amaro itself (65 ms of CPU). Everything else goes to node's own
+// loading: a file the job changed or wrote, a file the worker left unstripped, an ambiguous `.ts`
+// whose format only an ES module compile could tell (node then strips and detects it itself).
+if (job.stripped) {
+  const { registerHooks } = require('node:module');
+  const { fileURLToPath } = require('node:url');
+  const served = new Map();
+  for (const file of job.files) {
+    const code = job.stripped[file.name];
+    if (typeof code === 'string') served.set(path.join(WORK, file.name), { original: file.content, code });
+  }
+  registerHooks({
+    load(url, context, nextLoad) {
+      if (!url.startsWith('file:')) return nextLoad(url, context);
+      const file = fileURLToPath(url);
+      const entry = served.get(file);
+      if (entry === undefined) return nextLoad(url, context);
+      let now;
+      try {
+        now = fs.readFileSync(file, 'utf8');
+      } catch {
+        return nextLoad(url, context);
+      }
+      const format = now === entry.original ? formatOf(file, url, context.format, entry.code) : undefined;
+      return format ? { format, source: entry.code, shortCircuit: true } : nextLoad(url, context);
+    },
+  });
+  // The format node would give the stripped file: by extension, by the nearest package.json's
+  // "type", else as node's own syntax detection does: it compiles the code as CommonJS and takes
+  // it for an ES module on the errors only module syntax causes; undefined leaves it to node.
+  function formatOf(file, url, hinted, code) {
+    if (file.endsWith('.mts')) return 'module';
+    if (file.endsWith('.cts')) return 'commonjs';
+    if (hinted === 'module-typescript') return 'module';
+    if (hinted === 'commonjs-typescript') return 'commonjs';
+    // The nearest package.json, up to the working directory (inside bubblewrap nothing above it has
+    // one; node's own findPackageJSON would ask the permission model for the folders above).
+    let type;
+    for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+      let text;
+      try {
+        text = fs.readFileSync(path.join(dir, 'package.json'), 'utf8');
+      } catch {
+        if (dir === WORK || !dir.startsWith(WORK + path.sep)) break;
+        continue;
+      }
+      try {
+        type = JSON.parse(text).type;
+      } catch {
+        return undefined; // node reports the broken package.json
+      }
+      break;
+    }
+    if (type === 'module') return 'module';
+    if (type === 'commonjs') return 'commonjs';
+    try {
+      require('node:vm').compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file });
+      return 'commonjs';
+    } catch (error) {
+      // Any other syntax error (top-level await, a redeclared `require`, a mistake) needs node's
+      // own further compiles to tell: node strips and decides, as for any file not served here.
+      return error instanceof SyntaxError && ESM_ONLY_ERRORS.has(error.message) ? 'module' : undefined;
+    }
+  }
+}
 job.files = null;
 
 // Files the job asked for, from its working directory, as it ends through node's exit: regular

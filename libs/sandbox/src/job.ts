@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { LANGUAGES, type CollectedFile, type ProgramFile } from '@corral/contracts';
 import type { RunRequest } from './types';
+import { stripTypes } from './typescript';
 
 /**
  * The job protocol's worker side (the bootstrap is the other): the job goes to the sandbox as
@@ -8,13 +9,17 @@ import type { RunRequest } from './types';
  * same fd with one line of them as the job ends through node's exit.
  */
 
-/** The one line a sandbox reads before it runs its job. */
-export function jobLine(request: RunRequest): string {
+/**
+ * The one line a sandbox reads before it runs its job; with `nodePath` (the sandbox's runtime),
+ * its TypeScript files also travel stripped of their types (see typescript.ts).
+ */
+export function jobLine(request: RunRequest, nodePath?: string): string {
   const files: readonly ProgramFile[] =
     request.files ?? [{ name: LANGUAGES[request.language ?? 'javascript'].main, content: request.code ?? '', encoding: 'utf8' }];
   const entry = request.entry ?? files[0]?.name ?? LANGUAGES.javascript.main;
   const collect = request.collect ?? [];
-  return `${JSON.stringify({ files, entry, args: request.args, collect, maxCollectBytes: collect.length > 0 ? (request.maxCollectBytes ?? 0) : 0 })}\n`;
+  const stripped = nodePath ? stripTypes(files, nodePath) : undefined;
+  return `${JSON.stringify({ files, entry, args: request.args, collect, maxCollectBytes: collect.length > 0 ? (request.maxCollectBytes ?? 0) : 0, ...(stripped ? { stripped } : {}) })}\n`;
 }
 
 /** Room for the JSON around the collected files' base64. */

@@ -68,6 +68,8 @@ export class Sandbox {
   /** CPU of the sandbox when this side killed it (ms): its usage may not reach the report. */
   private sampledCpuMs = 0;
   private readonly niced: boolean;
+  /** The runtime binary on the host: its amaro decides whether TypeScript travels stripped. */
+  private readonly nodePath: string;
   /** The sandbox's CPU when it became ready (ms), as `cpuUsedMs` and `runtimeCpuMs` count it. */
   private readyCpu = { sandboxMs: 0, runtimeMs: 0 };
   private killing = false;
@@ -86,6 +88,7 @@ export class Sandbox {
     });
     this.cgroup = options.jail?.cgroup?.cg ?? null;
     this.niced = (options.bootNice ?? 0) > 0;
+    this.nodePath = options.nodePath;
     const jailed = options.jail?.bwrap !== undefined;
     // Node's own kill: a no-op once the launcher has been reaped (its pid may be reused then).
     this.signalParent = (signal) => proc.kill(signal);
@@ -267,6 +270,7 @@ export class Sandbox {
       request.live,
     );
 
+    const line = jobLine(request, this.nodePath);
     const started = performance.now();
     const sampler = setInterval(() => this.samplePeak(), PEAK_SAMPLE_MS);
     const timer = setTimeout(() => {
@@ -275,7 +279,7 @@ export class Sandbox {
       this.kill();
     }, request.timeoutMs);
     const collector = request.collect && request.collect.length > 0 ? new JobCollector(this.jobChannel, request.maxCollectBytes ?? 0) : null;
-    this.jobChannel.end(jobLine(request));
+    this.jobChannel.end(line);
     if (request.live?.interactive) this.stdin.write(request.stdin);
     else this.stdin.end(request.stdin);
 

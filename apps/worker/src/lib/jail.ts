@@ -1,5 +1,5 @@
 import type { WorkerConfig } from '@corral/config';
-import { JailRequirementError, Sandbox, sandboxProfile, type SandboxOptions, type SandboxProfile } from '@corral/sandbox';
+import { JailRequirementError, prepareTypeScript, Sandbox, sandboxProfile, type SandboxOptions, type SandboxProfile } from '@corral/sandbox';
 import type { Logger } from '@corral/service';
 
 /** The probe every jail must pass before a slot boots: a tiny job that must answer "ok". */
@@ -46,7 +46,9 @@ export async function prepareSandboxes(config: Readonly<WorkerConfig>, log: Logg
     }
     if (failure) throw new Error(`No sandbox can run on this host: ${failure}`);
     for (const layer of profile.jail.off) log.warn({ layer, why: profile.jail.layers[layer] }, `jail layer off: ${layer}`);
-    log.info({ mode: profile.jail.mode, layers: profile.jail.layers }, 'sandbox layers');
+    // TypeScript stripped here, once per job, when this worker's amaro is the runtime's own (typescript.ts).
+    const typescript = prepareTypeScript(profile.nodePath) ? 'stripped by the worker (amaro, as the runtime bundles it)' : 'stripped by each sandbox (the runtime bundles another amaro)';
+    log.info({ mode: profile.jail.mode, layers: profile.jail.layers, typescript }, 'sandbox layers');
     return profile;
   } catch (err) {
     profile.release();
