@@ -33,8 +33,8 @@ interface Amaro {
 let amaro: Amaro | null | undefined;
 const runtimeAmaro = new Map<string, string | null>();
 
-/** The amaro the worker strips with, when it is the one `nodePath` bundles; null otherwise. */
-function stripperFor(nodePath: string): Amaro | null {
+/** The amaro version `nodePath` bundles (null: none, or it cannot tell); asked once per binary. */
+function bundledAmaro(nodePath: string): string | null {
   let bundled = runtimeAmaro.get(nodePath);
   if (bundled === undefined) {
     try {
@@ -44,12 +44,31 @@ function stripperFor(nodePath: string): Amaro | null {
     }
     runtimeAmaro.set(nodePath, bundled);
   }
+  return bundled;
+}
+
+/** The version of the amaro package the worker would strip with. */
+function ownAmaroVersion(): string | null {
+  try {
+    // amaro's exports do not include its package.json: read it beside its main file (dist/index.js).
+    return (JSON.parse(readFileSync(join(dirname(require.resolve('amaro')), '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The amaro the worker strips with, when it is the one `nodePath` bundles; null otherwise. It is
+ * loaded at the first TypeScript job, not before: once loaded, its WebAssembly memory makes
+ * each fork of the worker (one per sandbox) cost about 0.3 ms more, so a worker that never sees
+ * TypeScript never pays for it.
+ */
+function stripperFor(nodePath: string): Amaro | null {
+  const bundled = bundledAmaro(nodePath);
   if (bundled === null) return null;
   if (amaro === undefined) {
     try {
-      // amaro's exports do not include its package.json: read it beside its main file (dist/index.js).
-      const version = (JSON.parse(readFileSync(join(dirname(require.resolve('amaro')), '..', 'package.json'), 'utf8')) as { version: string }).version;
-      amaro = version === bundled ? (require('amaro') as Amaro) : null;
+      amaro = ownAmaroVersion() === bundled ? (require('amaro') as Amaro) : null;
     } catch {
       amaro = null;
     }
@@ -80,9 +99,11 @@ export function stripTypes(files: readonly ProgramFile[], nodePath: string): Rec
   return Object.keys(stripped).length > 0 ? stripped : undefined;
 }
 
-/** Loads and compiles the worker's amaro now (about 100 ms, once), so that no job waits for it. */
+/**
+ * Whether this worker strips TypeScript for sandboxes of `nodePath` (its amaro is the runtime's
+ * own), asked now, at start-up (one `node -p` of the runtime); amaro itself loads at the first
+ * TypeScript job (about 65 ms, once).
+ */
 export function prepareTypeScript(nodePath: string): boolean {
-  const stripper = stripperFor(nodePath);
-  stripper?.transformSync('const ready: boolean = true;', { mode: 'strip-only' });
-  return stripper !== null;
+  return bundledAmaro(nodePath) !== null && bundledAmaro(nodePath) === ownAmaroVersion();
 }

@@ -46,7 +46,8 @@ export async function prepareSandboxes(config: Readonly<WorkerConfig>, log: Logg
     }
     if (failure) throw new Error(`No sandbox can run on this host: ${failure}`);
     for (const layer of profile.jail.off) log.warn({ layer, why: profile.jail.layers[layer] }, `jail layer off: ${layer}`);
-    // TypeScript stripped here, once per job, when this worker's amaro is the runtime's own (typescript.ts).
+    // TypeScript stripped here, once per job, when this worker's amaro is the runtime's own (typescript.ts);
+    // amaro itself loads at the first TypeScript job.
     const typescript = prepareTypeScript(profile.nodePath) ? 'stripped by the worker (amaro, as the runtime bundles it)' : 'stripped by each sandbox (the runtime bundles another amaro)';
     log.info({ mode: profile.jail.mode, layers: profile.jail.layers, typescript }, 'sandbox layers');
     return profile;
