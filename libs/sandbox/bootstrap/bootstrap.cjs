@@ -99,7 +99,8 @@ if (job.stripped) {
       if (!url.startsWith('file:')) return nextLoad(url, context);
       const file = fileURLToPath(url);
       const entry = served.get(file);
-      if (entry === undefined) return nextLoad(url, context);
+      // node refuses to strip types under node_modules: so does this.
+      if (entry === undefined || file.includes(`${path.sep}node_modules${path.sep}`)) return nextLoad(url, context);
       let now;
       try {
         now = fs.readFileSync(file, 'utf8');

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ProgramFile } from '@corral/contracts';
 import { loadWorkerConfig } from '@corral/config';
 import { BOOTSTRAP_PATH, resolveSandboxNode, resolveSpawnHelper } from './paths';
@@ -45,7 +45,10 @@ async function inSandbox(options: SandboxOptions, files: ProgramFile[], entry: s
 /** The same files run by a plain `node <entry>` (what the sandbox must match). */
 function plainNode(files: ProgramFile[], entry: string): { stdout: string; stderr: string; code: number } {
   const dir = mkdtempSync(join(cwd, 'plain-'));
-  for (const file of files) writeFileSync(join(dir, file.name), file.content);
+  for (const file of files) {
+    mkdirSync(dirname(join(dir, file.name)), { recursive: true });
+    writeFileSync(join(dir, file.name), file.content);
+  }
   try {
     return { stdout: execFileSync(node, [join(dir, entry)], { cwd: dir, env: {}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }), stderr: '', code: 0 };
   } catch (err) {
@@ -92,6 +95,12 @@ const CASES: { label: string; files: ProgramFile[]; entry: string; strippedByWor
     strippedByWorker: false,
   },
   {
+    label: 'TypeScript under node_modules (node refuses to strip it)',
+    files: [{ name: 'main.js', content: "console.log(require('./node_modules/dep/index.ts').v);", encoding: 'utf8' }, ts('node_modules/dep/index.ts', 'exports.v = 1 as number;')],
+    entry: 'main.js',
+    strippedByWorker: false,
+  },
+  {
     label: 'an enum (refused in strip-only mode: the runtime reports it)',
     files: [ts('main.ts', 'enum Color { Red }\nconsole.log(Color.Red);')],
     entry: 'main.ts',
@@ -120,7 +129,7 @@ describe.each([
     expect(withoutAmaroLine(sandboxed.stdout)).toBe(withoutAmaroLine(plain.stdout));
     expect(sandboxed.code).toBe(plain.code);
     // The error's own lines, without the paths (the sandbox's /work against the plain folder).
-    const firstLines = (err: string) => err.split('\n').filter((line) => /Error|\^|main\.ts:\d/.test(line)).map((line) => line.replace(/\/[^\s:)]*\//g, '/'));
+    const firstLines = (err: string) => err.split('\n').filter((line) => /Error|\^|\.ts:\d/.test(line)).map((line) => line.replace(/\/[^\s:)]*\//g, '/'));
     expect(firstLines(sandboxed.stderr)).toEqual(firstLines(plain.stderr));
     if (plain.stdout.includes('amaro')) expect(sandboxed.stdout).toContain(`amaro ${!strippedByWorker}\n`);
   });

@@ -82,7 +82,8 @@ function stripperFor(nodePath: string): Amaro | null {
  * runtime then strips them itself and reports the error as `node main.ts` would.
  */
 export function stripTypes(files: readonly ProgramFile[], nodePath: string): Record<string, string> | undefined {
-  const typescript = files.filter((file) => TYPESCRIPT_FILE.test(file.name) && (file.encoding ?? 'utf8') === 'utf8');
+  // Not under node_modules: node refuses to strip types there, and so does the bootstrap.
+  const typescript = files.filter((file) => TYPESCRIPT_FILE.test(file.name) && !/(?:^|\/)node_modules\//.test(file.name) && (file.encoding ?? 'utf8') === 'utf8');
   if (typescript.length === 0) return undefined;
   const bytes = typescript.reduce((sum, file) => sum + Buffer.byteLength(file.content), 0);
   if (bytes > STRIP_MAX_BYTES) return undefined;
