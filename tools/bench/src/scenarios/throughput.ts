@@ -5,13 +5,15 @@ import { formatRate, formatRatio } from '../format';
 import { closedLoop } from '../http';
 import { cgroupCpuReader, childrenNamed, processCpu } from '../procfs';
 import { median, rateInWindow, ratio, summarize } from '../stats';
-import { atLeast } from '../targets';
+import { atLeast, atMost } from '../targets';
 import { execute, waitAllIdle } from './context';
 import { CpuAccountant, cpuTable, type CpuAccount, type CpuCounters } from './cpu-account';
 import type { Scenario, ScenarioContext } from './scenario';
 
 /** corral executions/s ÷ bare `node -e 0` rate, at least. */
 export const THROUGHPUT_RATIO = 0.85;
+/** Every core's CPU per jailed execution ÷ that per bare `node -e 0`, at most. */
+export const CPU_RATIO = 1.25;
 
 export interface ThroughputResult {
   slots: number;
@@ -210,6 +212,10 @@ export const throughput: Scenario<ThroughputResult, 'stack'> = {
 
   targets(r) {
     const overall = ratio(median(r.corralRates), median(r.bareRates));
-    return [{ target: `≥ ${THROUGHPUT_RATIO} × the bare spawn rate`, measured: formatRatio(overall), met: atLeast(overall, THROUGHPUT_RATIO) }];
+    const cpu = ratio(r.corralCpu.machinePerExecutionMs, r.bareCpu.machinePerExecutionMs);
+    return [
+      { target: `≥ ${THROUGHPUT_RATIO} × the bare spawn rate`, measured: formatRatio(overall), met: atLeast(overall, THROUGHPUT_RATIO) },
+      { target: `machine CPU per execution ≤ ${CPU_RATIO} × a bare \`node -e 0\``, measured: formatRatio(cpu), met: atMost(cpu, CPU_RATIO) },
+    ];
   },
 };
