@@ -16,6 +16,7 @@ import { createStreamMetrics } from './stream-metrics';
 import { StreamProxy } from './stream-proxy';
 import { WebhookPolicy } from './webhooks';
 import { attachStreamSocket } from './ws-route';
+import { RuntimeVersion } from './compat/runtimes';
 
 /** How often expired claims are looked for (a claim's lease is CORRAL_CLAIM_TTL_MS, 15 s by default). */
 const RECLAIM_EVERY_MS = 1000;
@@ -64,7 +65,7 @@ export async function startRouter(config: Readonly<RouterConfig>, log: Logger): 
     app,
   );
   answerClientErrors(server);
-  const sockets = attachStreamSocket(server, { config, registry, queue, streamProxy: streams.proxy, metrics, log, keys, streamMetrics: streams.metrics });
+  const sockets = attachStreamSocket(server, { config, registry, queue, streamProxy: streams.proxy, metrics, log, keys, streamMetrics: streams.metrics, runtime: new RuntimeVersion(registry) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.bindHost, () => resolve());

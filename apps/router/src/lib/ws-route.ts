@@ -8,12 +8,16 @@ import type { KeyRing } from './auth';
 import { startLiveExecution, type LiveDeps, type LiveExecution } from './live-execution';
 import { liveSubmission } from './sse-route';
 import type { StreamMetrics } from './stream-metrics';
+import { PISTON_CONNECT_PATH, PistonSession } from './compat/piston/connect';
+import type { RuntimeVersion } from './compat/runtimes';
 /** Signals a WebSocket session may send: enough for any interactive use, not a flood of kill(2) calls. */
 const MAX_SIGNALS = 16;
 
 export interface StreamSocketDeps extends LiveDeps {
   keys: KeyRing;
   streamMetrics: StreamMetrics;
+  /** The sandbox runtime's version, for Piston's `/api/v2/connect` sessions on the same server. */
+  runtime: RuntimeVersion;
 }
 
 /** The WebSocket message of an event: the same fields as SSE's, with `type`; a result's fields at the top. */
@@ -42,11 +46,12 @@ export function attachStreamSocket(server: Server, deps: StreamSocketDeps): { cl
     const path = new URL(req.url ?? '/', 'http://router').pathname;
     let key: ApiKey | null;
     try {
-      if (path !== STREAM_PATH) throw new CorralError('not_found', `WebSocket sessions are at ${STREAM_PATH}.`);
+      if (path !== STREAM_PATH && path !== PISTON_CONNECT_PATH) throw new CorralError('not_found', `WebSocket sessions are at ${STREAM_PATH} (and Piston's at ${PISTON_CONNECT_PATH}).`);
       key = keys.identify(req.headers);
     } catch (err) {
       return refuseUpgrade(socket, err, log);
     }
+    if (path === PISTON_CONNECT_PATH) return wss.handleUpgrade(req, socket, head, (ws) => new PistonSession(ws, key, frameLimit, deps));
     wss.handleUpgrade(req, socket, head, (ws) => new StreamSession(ws, key, frameLimit, deps));
   });
   return {
