@@ -124,8 +124,8 @@ function intField(
 }
 
 /**
- * Validates a parsed request body and applies defaults. Unknown fields are rejected so that a
- * typo (`timeout` for `timeoutMs`) is an error, not a silently ignored limit.
+ * Validates a parsed request body and applies defaults. Unknown fields (not in `allowed`) are
+ * rejected so that a typo (`timeout` for `timeoutMs`) is an error, not a silently ignored limit.
  * @throws CorralError `invalid_request` (400) or `payload_too_large` (413)
  */
 export function parseExecutionRequest(body: unknown, limits: ExecutionLimits, allowed: readonly string[] = REQUEST_FIELDS): Job {
@@ -133,7 +133,8 @@ export function parseExecutionRequest(body: unknown, limits: ExecutionLimits, al
     throw new CorralError('invalid_request', 'The request body must be a JSON object.');
   }
   const problems: string[] = [];
-  const unknown = Object.keys(body).filter((key) => !(REQUEST_FIELDS as readonly string[]).includes(key));
+  // `allowed` may name more fields than a job has (a submission's own): those are the caller's to read.
+  const unknown = Object.keys(body).filter((key) => !allowed.includes(key));
   if (unknown.length > 0) {
     problems.push(`unknown field${unknown.length > 1 ? 's' : ''} ${nameSome(unknown)} (allowed: ${allowed.join(', ')})`);
   }
