@@ -8,10 +8,9 @@ import type { KeyRing } from './auth';
 import { startLiveExecution, type LiveDeps, type LiveExecution } from './live-execution';
 import { liveSubmission } from './sse-route';
 import type { StreamMetrics } from './stream-metrics';
+import { frameBytes, frameText, MAX_SIGNALS } from './ws-frames';
 import { PISTON_CONNECT_PATH, PistonSession } from './compat/piston/connect';
 import type { RuntimeVersion } from './compat/runtimes';
-/** Signals a WebSocket session may send: enough for any interactive use, not a flood of kill(2) calls. */
-const MAX_SIGNALS = 16;
 
 export interface StreamSocketDeps extends LiveDeps {
   keys: KeyRing;
@@ -115,11 +114,11 @@ class StreamSession {
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.finished) return;
     if (isBinary) return this.fail('stream_protocol', 'Binary frames are not part of the protocol: send JSON text.', CLOSE_CODES.binary);
-    const bytes = Array.isArray(data) ? data.reduce((sum, part) => sum + part.length, 0) : data.byteLength;
+    const bytes = frameBytes(data);
     if (bytes > this.frameLimit) return this.fail('stream_frame_too_large', `A message may be ${this.frameLimit} bytes; this one is ${bytes}.`);
     let message;
     try {
-      message = parseClientMessage(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]).toString('utf8'));
+      message = parseClientMessage(frameText(data));
     } catch (err) {
       return this.failWith(err);
     }

@@ -3,6 +3,7 @@ import type { ApiKey } from '@corral/config';
 import { isStreamSignal, parsePistonExecute, pistonAnswer, SIGNAL_NUMBERS, type ExecutionResult, type PistonRuntime, type StreamEvent } from '@corral/contracts';
 import { startLiveExecution, type LiveDeps, type LiveExecution } from '../../live-execution';
 import type { StreamMetrics } from '../../stream-metrics';
+import { frameBytes, frameText, MAX_SIGNALS } from '../../ws-frames';
 import type { RuntimeVersion } from '../runtimes';
 import { pistonRuntimes, resolvePiston } from './routes';
 
@@ -23,8 +24,6 @@ export const PISTON_CLOSE = {
 /** Piston closes a socket that sent no `init` within a second. */
 export const PISTON_INIT_TIMEOUT_MS = 1000;
 
-/** Signals a session may send: enough for interactive use, not a flood of kill(2) calls (as corral's own socket). */
-const MAX_SIGNALS = 16;
 
 export interface PistonSocketDeps extends LiveDeps {
   streamMetrics: StreamMetrics;
@@ -68,13 +67,12 @@ export class PistonSession {
 
   private async onMessage(data: RawData): Promise<void> {
     if (this.finished) return;
-    const bytes = Array.isArray(data) ? data.reduce((sum, part) => sum + part.length, 0) : data.byteLength;
+    const bytes = frameBytes(data);
     if (bytes > this.frameLimit) return this.error(`A message may be ${this.frameLimit} bytes; this one is ${bytes}.`);
     let msg: Record<string, unknown>;
     try {
-      const text = Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]).toString('utf8');
       // Piston parses any frame, text or binary, as JSON.
-      const parsed: unknown = JSON.parse(text);
+      const parsed: unknown = JSON.parse(frameText(data));
       msg = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
     } catch (err) {
       // Piston answers what JSON.parse threw, then 4002.
