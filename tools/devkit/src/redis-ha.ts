@@ -38,7 +38,8 @@ export function redisCli(port: number, password: string | undefined, args: reado
   const auth = password ? ['-a', password, '--no-auth-warning'] : [];
   return new Promise((resolve, reject) => {
     execFile('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...auth, ...args], { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) =>
-      err ? reject(new Error(`redis-cli -p ${port} ${args.join(' ')}: ${stderr.trim() || err.message}`)) : resolve(stdout.trim()),
+      // redis-cli prints --cluster errors ("[ERR] Node ... is not empty") on stdout, not stderr: keep both.
+      err ? reject(new Error(`redis-cli -p ${port} ${args.join(' ')}: ${[err.message, stderr.trim(), stdout.trim().split('\n').slice(-5).join(' | ')].filter(Boolean).join(' — ')}`)) : resolve(stdout.trim()),
     );
   });
 }
@@ -233,7 +234,19 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       started.push(await node(`node-${i}`, port, args));
     }
     const [first] = started as [RedisNodeProcess];
-    await redisCli(first.port, password, ['--cluster', 'create', ...started.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], 20_000);
+    const create = (): Promise<string> =>
+      redisCli(first.port, password, ['--cluster', 'create', ...started.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], 20_000);
+    try {
+      await create();
+    } catch (firstAttempt) {
+      // Seen once in a CI rehearsal on a loaded 2-core machine: the create failed half-way. A half-made cluster
+      // refuses a second create ("is not empty"), so every node forgets it first; a second failure is reported
+      // with the first one's output.
+      for (const n of started) await redisCli(n.port, password, ['cluster', 'reset', 'hard']);
+      await create().catch((err: Error) => {
+        throw new Error(`${err.message} (first attempt: ${(firstAttempt as Error).message})`);
+      });
+    }
     const ownerOf = async (tag: string): Promise<RedisNodeProcess> => {
       const slot = Number(await redisCli(first.port, password, ['cluster', 'keyslot', `{${tag}}`]));
       for (const n of started) {
