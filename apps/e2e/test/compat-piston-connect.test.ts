@@ -10,7 +10,8 @@ import { pool, startQuietStack } from './helpers';
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startQuietStack(2);
+  // Pings every 300 ms, so that a client that stops answering them is found within a second.
+  stack = await startQuietStack(2, { CORRAL_STREAM_HEARTBEAT_MS: '300' });
 }, 120_000);
 
 afterAll(async () => {
@@ -108,6 +109,21 @@ describe('Piston /api/v2/connect', () => {
     const s = await session([init('setInterval(() => {}, 1000)', { run_timeout: 500 })]);
     expect(s.messages.at(-1)).toEqual({ type: 'exit', stage: 'run', code: null, signal: 'SIGKILL' });
     expect(s.code).toBe(4999);
+  });
+
+  it('a client cut off without a close (it answers no ping) is dropped and its run stopped, long before its run_timeout', async () => {
+    // autoPong off: the socket stays open but answers nothing, as a peer behind a dead connection.
+    const ws = new WebSocket(`${stack.url.replace('http', 'ws')}/api/v2/connect`, { autoPong: false });
+    const messages: Record<string, unknown>[] = [];
+    ws.on('message', (data) => messages.push(JSON.parse(data.toString()) as Record<string, unknown>));
+    ws.on('open', () => ws.send(JSON.stringify(init('console.log("ready"); setInterval(() => {}, 1000);', { run_timeout: 30_000 }))));
+    const code = await new Promise<number>((resolve) => ws.on('close', (c) => resolve(c)));
+    // Terminated, not closed: no close frame (1006), and no exit message for a job still running.
+    expect(code).toBe(1006);
+    expect(messages.map((m) => m['type'])).not.toContain('exit');
+    expect(messages.some((m) => m['type'] === 'data' && m['data'] === 'ready\n')).toBe(true);
+    // Its slot is back well before the 30 s run_timeout would have freed it.
+    await waitFor('both slots idle after the dropped session', async () => (await pool(stack.url)).idle === 2, { timeoutMs: 10_000 });
   });
 
   it("answers Piston's close codes: 4000, 4001, 4002 (with its error message), 4003, 4004, 4005", async () => {

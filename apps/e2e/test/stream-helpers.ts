@@ -84,8 +84,8 @@ export function wsUrl(url: string): string {
   return `${url.replace(/^http/, 'ws')}/v1/executions/stream`;
 }
 
-export async function openSession(url: string, headers: Record<string, string> = {}): Promise<Session> {
-  const ws = new WebSocket(wsUrl(url), { headers });
+export async function openSession(url: string, headers: Record<string, string> = {}, options: { autoPong?: boolean } = {}): Promise<Session> {
+  const ws = new WebSocket(wsUrl(url), { headers, autoPong: options.autoPong ?? true });
   const messages: Array<Record<string, unknown>> = [];
   const waiters: Array<() => void> = [];
   ws.on('message', (data) => {

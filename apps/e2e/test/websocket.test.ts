@@ -13,7 +13,8 @@ const KEY = 'stream-test-key-0123456789';
 const AUTH = { authorization: `Bearer ${KEY}` };
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startQuietStack(2, { CORRAL_API_KEYS: `tester:${KEY}`, CORRAL_KEY_CONCURRENCY: '1', CORRAL_MAX_BODY_BYTES: String(64 * 1024) });
+  // Pings every 300 ms, so that a client that stops answering them is found within a second.
+  stack = await startQuietStack(2, { CORRAL_API_KEYS: `tester:${KEY}`, CORRAL_KEY_CONCURRENCY: '1', CORRAL_MAX_BODY_BYTES: String(64 * 1024), CORRAL_STREAM_HEARTBEAT_MS: '300' });
 }, 120_000);
 afterAll(() => stack?.stop());
 
@@ -92,6 +93,19 @@ describe('WebSocket sessions', () => {
     expect(await idleSlots()).toBe(1);
     s.ws.terminate();
     await idleAgain(1000);
+  });
+
+  it('a client cut off without a close (it answers no ping) is dropped, and its slot is idle again long before its timeoutMs', async () => {
+    await idleAgain();
+    // autoPong off: the socket stays open but answers nothing, as a peer behind a dead connection.
+    const s = await openSession(stack.url, AUTH, { autoPong: false });
+    sessions.push(s);
+    s.send({ type: 'start', code: LOOP, timeoutMs: 30_000 });
+    await s.next((m) => m['type'] === 'stdout');
+    // Terminated by the router: no close frame (1006), and no result for a program still looping.
+    expect((await s.closed).code).toBe(1006);
+    expect(s.messages.map((m) => m['type'])).not.toContain('result');
+    await idleAgain();
   });
 });
 

@@ -8,7 +8,7 @@ import type { KeyRing } from './auth';
 import { startLiveExecution, type LiveDeps, type LiveExecution } from './live-execution';
 import { liveSubmission } from './sse-route';
 import type { StreamMetrics } from './stream-metrics';
-import { frameBytes, frameText, MAX_SIGNALS } from './ws-frames';
+import { frameBytes, frameText, keepAlive, MAX_SIGNALS } from './ws-frames';
 import { PISTON_CONNECT_PATH, PistonSession } from './compat/piston/connect';
 import type { RuntimeVersion } from './compat/runtimes';
 
@@ -77,10 +77,8 @@ class StreamSession {
   private stdinBytes = 0;
   private stdinEnded = false;
   private signals = 0;
-  private alive = true;
   private finished = false;
   private readonly startTimer: NodeJS.Timeout;
-  private readonly heartbeat: NodeJS.Timeout;
 
   constructor(
     private readonly ws: WebSocket,
@@ -90,18 +88,11 @@ class StreamSession {
   ) {
     deps.streamMetrics.opened('websocket');
     this.startTimer = setTimeout(() => this.fail('request_timeout', `No start message within ${deps.config.bodyTimeoutMs} ms.`), deps.config.bodyTimeoutMs);
-    // A peer that answered no ping within a heartbeat is gone (cut without a close): end its session.
-    this.heartbeat = setInterval(() => {
-      if (!this.alive) return ws.terminate();
-      this.alive = false;
-      ws.ping();
-    }, deps.config.streamHeartbeatMs);
-    ws.on('pong', () => (this.alive = true));
+    keepAlive(ws, deps.config.streamHeartbeatMs);
     ws.on('error', () => undefined); // a close follows
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.once('close', () => {
       clearTimeout(this.startTimer);
-      clearInterval(this.heartbeat);
       deps.streamMetrics.closed('websocket');
       if (!this.finished) {
         this.finished = true;

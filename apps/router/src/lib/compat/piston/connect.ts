@@ -3,7 +3,7 @@ import type { ApiKey } from '@corral/config';
 import { isStreamSignal, parsePistonExecute, pistonAnswer, SIGNAL_NUMBERS, type ExecutionResult, type PistonRuntime, type StreamEvent } from '@corral/contracts';
 import { startLiveExecution, type LiveDeps, type LiveExecution } from '../../live-execution';
 import type { StreamMetrics } from '../../stream-metrics';
-import { frameBytes, frameText, MAX_SIGNALS } from '../../ws-frames';
+import { frameBytes, frameText, keepAlive, MAX_SIGNALS } from '../../ws-frames';
 import type { RuntimeVersion } from '../runtimes';
 import { pistonRuntimes, resolvePiston } from './routes';
 
@@ -23,7 +23,6 @@ export const PISTON_CLOSE = {
 
 /** Piston closes a socket that sent no `init` within a second. */
 export const PISTON_INIT_TIMEOUT_MS = 1000;
-
 
 export interface PistonSocketDeps extends LiveDeps {
   streamMetrics: StreamMetrics;
@@ -52,6 +51,8 @@ export class PistonSession {
   ) {
     deps.streamMetrics.opened('websocket');
     this.initTimer = setTimeout(() => this.close(PISTON_CLOSE.initializationTimeout), PISTON_INIT_TIMEOUT_MS);
+    // As corral's own socket: pings (every WebSocket client answers them), so that a client cut off mid-run frees its slot.
+    keepAlive(ws, deps.config.streamHeartbeatMs);
     ws.on('error', () => undefined); // a close follows
     ws.on('message', (data) => void this.onMessage(data));
     ws.once('close', () => {
