@@ -13,8 +13,9 @@ const KEY = 'stream-test-key-0123456789';
 const AUTH = { authorization: `Bearer ${KEY}` };
 let stack: Stack;
 beforeAll(async () => {
-  // Pings every 300 ms, so that a client that stops answering them is found within a second.
-  stack = await startQuietStack(2, { CORRAL_API_KEYS: `tester:${KEY}`, CORRAL_KEY_CONCURRENCY: '1', CORRAL_MAX_BODY_BYTES: String(64 * 1024), CORRAL_STREAM_HEARTBEAT_MS: '300' });
+  // Pings every second (not 15): a client that stops answering them is dropped within two, long
+  // before its 30 s run, and still after its program's first output even on a loaded machine.
+  stack = await startQuietStack(2, { CORRAL_API_KEYS: `tester:${KEY}`, CORRAL_KEY_CONCURRENCY: '1', CORRAL_MAX_BODY_BYTES: String(64 * 1024), CORRAL_STREAM_HEARTBEAT_MS: '1000' });
 }, 120_000);
 afterAll(() => stack?.stop());
 
