@@ -1,9 +1,11 @@
 import { createServer } from 'node:net';
-import { freePort, randomLoopbackBase, randomPrefix, waitFor } from './net';
+import { FREE_PORT_RANGE, freePort, randomLoopbackBase, randomPrefix, waitFor } from './net';
 
 describe('test networking helpers', () => {
-  it('finds a port that can be bound', async () => {
+  it('finds a port that can be bound, below the ephemeral range (where no outgoing connection takes it meanwhile)', async () => {
     const port = await freePort();
+    expect(port).toBeGreaterThanOrEqual(FREE_PORT_RANGE.min);
+    expect(port).toBeLessThanOrEqual(FREE_PORT_RANGE.max);
     const server = createServer();
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
     await new Promise((r) => server.close(r));

@@ -2,8 +2,31 @@ import { createServer } from 'node:net';
 import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** A TCP port that was free on `host` a moment ago. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/**
+ * Ports below Linux's default ephemeral range (32768–60999): the kernel never hands these out as
+ * the source port of an outgoing connection or to a bind to port 0, so a port found free here
+ * stays free until the service that was given it listens. A port from bind(0) does not: in a CI
+ * run a router failed with EADDRINUSE because a connection took its port as a source port in the
+ * second between the probe and the listen.
+ */
+export const FREE_PORT_RANGE = { min: 20_000, max: 32_767 } as const;
+
+/** Whether `port` can be bound on `host` now (and is released again at once). */
+function bindable(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/** A TCP port that was free on `host` a moment ago, from FREE_PORT_RANGE (one from the kernel if 64 random picks were all taken). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < 64; attempt += 1) {
+    const port = randomInt(FREE_PORT_RANGE.min, FREE_PORT_RANGE.max + 1);
+    if (await bindable(port, host)) return port;
+  }
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
