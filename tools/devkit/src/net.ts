@@ -4,8 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * Ports below Linux's default ephemeral range (32768–60999): the kernel never hands these out as
- * the source port of an outgoing connection or to a bind to port 0, so a port found free here
- * stays free until the service that was given it listens. A port from bind(0) does not: in a CI
+ * the source port of an outgoing connection or to a bind to port 0, so a port found free here is
+ * not taken meanwhile by the kernel (only by another caller that picks the same random port, one
+ * chance in 12 768 per pair). A port from bind(0) can be: in a CI
  * run a router failed with EADDRINUSE because a connection took its port as a source port in the
  * second between the probe and the listen.
  */
