@@ -30,9 +30,10 @@
  * Lines written on the status fd (never inherited by the sandbox):
  *   pid <pid>
  *   cgroup <key> <value>             (one per --cgroup-get, before the exit line)
- *   ended <code> <peak-rss-kb> <cgroup-cpu-ns|-1>
+ *   ended <code> <peak-rss-kb> <cgroup-cpu-ns|-1> <runtime-cpu-ns|-1>
  *                                    (--notify-exit: the runtime asked to exit with this code;
- *                                    what it wrote before is all in its pipes)
+ *                                    what it wrote before is all in its pipes; the runtime
+ *                                    process's own CPU, read while its exit is held)
  *   exit <code|-1> <signal|0> <user-us> <sys-us> <maxrss-kb>
  *                                    (once every process of the sandbox has ended: all it wrote
  *                                    is in its pipes; the cgroups are removed after this line,
@@ -481,13 +482,14 @@ int main(int argc, char **argv) {
     if (fds[1].revents & POLLIN) {
       int code;
       long peak;
-      if (notifier_answer(&notifier, &code, &peak)) {
+      long long runtime_ns = -1;
+      if (notifier_answer(&notifier, &code, &peak, &runtime_ns)) {
         /* All it wrote is in the pipes: to the worker first, then the line that ends its wait. */
         for (int r = 0; r < nrelays; r++) relay_flush(&relays[r], 0, 2000);
         long long cpu_ns = -1;
         char buf[64];
         if (cpu_file && read_file(cpu_file, buf, sizeof buf) > 0) cpu_ns = atoll(buf);
-        snprintf(line, sizeof line, "ended %d %ld %lld\n", code, peak, cpu_ns);
+        snprintf(line, sizeof line, "ended %d %ld %lld %lld\n", code, peak, cpu_ns, runtime_ns);
         report(status_fd, line);
       }
     }

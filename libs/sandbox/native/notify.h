@@ -14,8 +14,9 @@ struct notifier {
 
 void notifier_init(struct notifier *n);
 /* Takes one notification and lets the call go on; true (with the exit code, as the OS keeps it,
-   and the process's peak memory in kB) the first time it is the runtime's own exit_group. */
-int notifier_answer(struct notifier *n, int *code, long *peak_kb);
+   the process's peak memory in kB and its CPU in ns, -1 when unreadable) the first time it is
+   the runtime's own exit_group. */
+int notifier_answer(struct notifier *n, int *code, long *peak_kb, long long *cpu_ns);
 void notifier_close(struct notifier *n);
 /* Without a pidfd: whether the child has ended (not reaped). */
 int child_ended(pid_t child);

@@ -69,14 +69,16 @@ export function parseExit(line: string, jailed: boolean, cgroup: ReadonlyMap<str
 
 /**
  * Parses corral-spawn's ended line: the runtime called exit_group with this code (as the OS keeps
- * it, 0-255), its peak memory and the cgroup's CPU then. The process is ending; its usage comes
- * later with the exit line, so `cpuUs` is the cgroup's figure (or 0 without a cgroup: the worker
- * reads the process tree then).
+ * it, 0-255), its peak memory, the cgroup's CPU then and the runtime process's own CPU (read by
+ * corral-spawn while the exit was held: once the process is reaped, /proc has nothing of it).
+ * The process is ending; its rusage comes later with the exit line, so `cpuUs` is the cgroup's
+ * figure, else the runtime's (0 when neither could be read).
  */
 export function parseEnded(line: string): SandboxExit {
-  const [, code, peakKb, cpuNs] = line.split(' ').map(Number) as number[];
+  const [, code, peakKb, cpuNs, runtimeNs] = line.split(' ').map(Number) as number[];
   const cgroupCpuUs = cpuNs !== undefined && cpuNs >= 0 ? cpuNs / 1000 : null;
-  return { exitCode: code ?? null, signal: null, cpuUs: cgroupCpuUs ?? 0, maxRssKb: Math.max(0, peakKb ?? 0), oomKilled: false, cgroupCpuUs, early: true };
+  const runtimeCpuUs = runtimeNs !== undefined && runtimeNs >= 0 ? runtimeNs / 1000 : 0;
+  return { exitCode: code ?? null, signal: null, cpuUs: cgroupCpuUs ?? runtimeCpuUs, maxRssKb: Math.max(0, peakKb ?? 0), oomKilled: false, cgroupCpuUs, early: true };
 }
 
 /** A failure to start, as an exit. */

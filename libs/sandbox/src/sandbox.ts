@@ -287,8 +287,10 @@ export class Sandbox {
     // nothing the job writes or does inside can answer for it, or answer early.
     const exit = await this.launcher.reported;
     const durationMs = performance.now() - started;
-    // Without a cgroup an early report carries no CPU figure: the process tree's, read now while it ends.
-    const cpuEndMs = exit.cgroupCpuUs !== null ? exit.cgroupCpuUs / 1000 : exit.early ? this.cpuUsedMs() : exit.cpuUs / 1000;
+    // Without a cgroup an early report carries the runtime's CPU as corral-spawn read it at its
+    // exit (reading /proc here loses a race with the reap: a 200 ms job once counted 0); only
+    // when that could not be read, the process tree's, now.
+    const cpuEndMs = exit.cgroupCpuUs !== null ? exit.cgroupCpuUs / 1000 : exit.early && exit.cpuUs <= 0 ? this.cpuUsedMs() : exit.cpuUs / 1000;
     clearTimeout(timer);
     clearInterval(sampler);
     await output.drained(!exit.early);

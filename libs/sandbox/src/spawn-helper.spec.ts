@@ -147,8 +147,18 @@ describe('corral-spawn', () => {
     it('reports the exit code the runtime asked for, from the kernel, before the exit line', () => {
       const r = spawnHelper(['--notify-exit', node(), '--', node(), '-e', 'process.exitCode = 7']);
       expect(r.report[0]).toMatch(/^pid \d+$/);
-      expect(r.report[1]).toMatch(/^ended 7 [1-9]\d* -1$/); // code, peak memory (kB), no cgroup
+      expect(r.report[1]).toMatch(/^ended 7 [1-9]\d* -1 [1-9]\d*$/); // code, peak memory (kB), no cgroup, the runtime's CPU (ns)
       expect(r.report[2]).toMatch(/^exit 7 0 /);
+    });
+
+    it("reports the runtime's whole CPU with it, read before the process is reaped", () => {
+      // 150 ms of CPU, not of wall time; the exit line's rusage says the same from the reap
+      const busy = 'const t = process.cpuUsage(); for (;;) { for (let i = 0; i < 1e6; i += 1); if (process.cpuUsage(t).user >= 150_000) break; }';
+      const r = spawnHelper(['--notify-exit', node(), '--', node(), '-e', busy]);
+      const endedMs = Number(r.report[1]?.split(' ')[4]) / 1e6;
+      const [, , , userUs, sysUs] = (r.report[2] ?? '').split(' ').map(Number) as number[];
+      expect(endedMs).toBeGreaterThan(150);
+      expect(endedMs).toBeLessThanOrEqual(((userUs ?? 0) + (sysUs ?? 0)) / 1000 + 5);
     });
 
     it('reports exit codes as the OS keeps them (256 is 0), and nothing for a death by signal', () => {
