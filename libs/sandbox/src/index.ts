@@ -21,4 +21,5 @@ export { Sandbox, type LiveOutput, type RunRequest, type RunResult, type Sandbox
 export { BASE_RLIMITS, BOOT_NICE, sandboxProfile, type SandboxProfile, type SandboxProfileSettings, type SandboxRequest } from './profile';
 export { loadPackageSet, PackageSetError, type PackageInfo, type PackageSet } from './packages';
 export { jobLine } from './job';
+export { jailedProgramArgs } from './launcher';
 export { prepareTypeScript, STRIP_MAX_BYTES, stripTypes } from './typescript';

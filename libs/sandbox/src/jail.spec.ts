@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadWorkerConfig } from '@corral/config';
-import type { JailSpec } from './jail';
+import { JAILED_NODE, type JailSpec } from './jail';
+import { jailedProgramArgs } from './launcher';
 import { sandboxProfile } from './profile';
 import { Sandbox } from './sandbox';
 
@@ -166,5 +168,35 @@ describeAsRoot('OS layers, each on its own (permission model off)', () => {
     const hog = await runWithOnly('cgroup', 'const keep = []; for (;;) keep.push(Buffer.alloc(16 * 1024 * 1024, 1));', 96);
     expect(hog.exit.oomKilled).toBe(true);
     expect(hog.exit.signal).toBe('SIGKILL');
+  });
+});
+
+describeAsRoot('a program of its own in the jail (the benchmark floor)', () => {
+  /** Runs `program` through corral-spawn behind every layer a sandbox of the profile gets; its stdout and status report. */
+  function runJailed(program: readonly string[]): Promise<{ stdout: string; report: string }> {
+    const options = profile.options({ slotIndex: 4, generation: (sequence += 1), heapMb: 128 });
+    const child = spawn(options.helperPath, jailedProgramArgs(options, program), { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], env: {}, cwd: options.cwd });
+    let stdout = '';
+    let report = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    (child.stdio[4] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => (report += chunk.toString()));
+    return new Promise((resolve) => child.once('close', () => resolve({ stdout, report })));
+  }
+
+  it('runs it behind the same layers, without the runtime flags or the bootstrap', async () => {
+    const probe = [
+      "const fs = require('fs');",
+      "console.log(require('os').hostname(), process.getuid() === 0 ? 'uid0' : 'uid', fs.readdirSync('/').sort().join(' '));",
+      "console.log('flags', process.execArgv.filter((a) => a.startsWith('--') || a === '-r').length);",
+    ].join('');
+    const r = await runJailed([JAILED_NODE, '-e', probe]);
+    expect(r.report).toMatch(/^exit 0 0 \d+ \d+ \d+$/m);
+    expect(r.stdout).toMatch(/^sandbox uid dev lib lib64 node_modules proc run sandbox tmp( usr)? work$/m);
+    expect(r.stdout).toMatch(/^flags 0$/m); // no runtime flags, no bootstrap preloaded
+    expect(r.report).toMatch(/^cgroup cpuNs [1-9]\d*$/m); // in a cgroup of its own
+  });
+
+  it('refuses options without a bubblewrap jail', () => {
+    expect(() => jailedProgramArgs({ ...profile.options({ slotIndex: 4, heapMb: 128 }), jail: {} }, [JAILED_NODE, '-e', '0'])).toThrow(/bubblewrap/);
   });
 });

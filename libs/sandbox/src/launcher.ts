@@ -116,8 +116,11 @@ function runtimeArgs(options: SandboxOptions, paths: SandboxPaths): string[] {
   return [node, ...permission, ...RUNTIME_FLAGS, `--max-old-space-size=${options.heapMb}`, '-r', bootstrap, paths.entry];
 }
 
-/** corral-spawn's arguments for one sandbox: its own options, then the program to start. */
-export function launcherArgs(options: SandboxOptions, paths: SandboxPaths): string[] {
+/**
+ * corral-spawn's arguments for one sandbox: its own options, then the program to start: the
+ * runtime with its bootstrap, or `program` instead (its paths as the sandbox sees them).
+ */
+export function launcherArgs(options: SandboxOptions, paths: SandboxPaths, program?: readonly string[]): string[] {
   const jail = options.jail ?? {};
   const rlimits = { ...options.rlimits, ...jail.rlimits };
   const args = ['--status-fd', '4', '--keep-fds', '4']; // stdin, stdout, stderr and the job channel
@@ -136,12 +139,24 @@ export function launcherArgs(options: SandboxOptions, paths: SandboxPaths): stri
   // Behind bubblewrap the filter is installed by bubblewrap, right before it starts the runtime
   // (bubblewrap itself needs mounts and namespaces).
   if (jail.seccomp) args.push('--seccomp', jail.bwrap ? `fd:${SECCOMP_FD}` : 'self');
-  const runtime = runtimeArgs(options, paths);
+  const runtime = program ? [...program] : runtimeArgs(options, paths);
   if (jail.bwrap) {
     const seccomp = jail.seccomp ? ['--seccomp', String(SECCOMP_FD)] : [];
     return [...args, '--', jail.bwrap.path, ...seccomp, ...bwrapArgs(jail.bwrap, options.nodePath, options.bootstrapPath, Boolean(jail.netns)), ...runtime];
   }
   return [...args, '--', ...runtime];
+}
+
+/**
+ * corral-spawn's arguments to run `program` behind every layer of a bubblewrap jail exactly as a
+ * sandbox of these options would run, with nothing of the runtime's own (no bootstrap, no flags):
+ * what the jail alone costs a process, the benchmark's floor. Its fds as a sandbox's: 3 a channel,
+ * 4 the status pipe. `program` names paths as the sandbox sees them (JAILED_NODE for the runtime).
+ * @throws when the options have no bubblewrap jail
+ */
+export function jailedProgramArgs(options: SandboxOptions, program: readonly string[]): string[] {
+  if (!options.jail?.bwrap) throw new Error('jailedProgramArgs needs options with a bubblewrap jail');
+  return launcherArgs(options, sandboxPaths(options), program);
 }
 
 /**

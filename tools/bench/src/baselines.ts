@@ -89,13 +89,25 @@ export function runNode(nodePath: string, args: readonly string[]): Promise<{ ms
 
 /** Runs `node args…` under corral-spawn and returns what its wait4 saw: CPU of every thread, peak RSS; and the wall time. */
 export function runNodeMeasured(helperPath: string, nodePath: string, args: readonly string[]): Promise<SpawnExit & { wallMs: number }> {
+  return runSpawnHelper(helperPath, ['--status-fd', '3', '--', nodePath, ...args], 3);
+}
+
+/**
+ * Runs corral-spawn with `args` to its end (no input, no output kept) and returns its exit line:
+ * what its wait4 saw of every process below it (a jail's own too), and the wall time. Its fds
+ * 3 … `statusFd` are pipes; the report comes on `statusFd`.
+ */
+export function runSpawnHelper(helperPath: string, args: readonly string[], statusFd: number, cwd?: string): Promise<SpawnExit & { wallMs: number }> {
   const started = performance.now();
-  const child = spawn(helperPath, ['--status-fd', '3', '--', nodePath, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: {} });
+  // stderr (kept for the error message), then fds 3 … statusFd
+  const pipes = Array.from({ length: statusFd - 1 }, () => 'pipe' as const);
+  const child = spawn(helperPath, args, { stdio: ['ignore', 'ignore', ...pipes], env: {}, ...(cwd ? { cwd } : {}) });
   live.add(child);
   let status = '';
   let stderr = '';
-  (child.stdio[3] as NodeJS.ReadableStream).setEncoding('utf8');
-  (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: string) => (status += chunk));
+  const report = child.stdio[statusFd] as NodeJS.ReadableStream;
+  report.setEncoding('utf8');
+  report.on('data', (chunk: string) => (status += chunk));
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => (stderr += chunk));
   return new Promise((resolve, reject) => {

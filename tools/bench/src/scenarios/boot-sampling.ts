@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BASE_RLIMITS, BOOTSTRAP_PATH, resolveSandboxNode, resolveSpawnHelper, Sandbox, type SandboxOptions } from '@corral/sandbox';
-import { runNodeMeasured, startIdleNode } from '../baselines';
+import { BASE_RLIMITS, BOOTSTRAP_PATH, jailedProgramArgs, JAILED_NODE, resolveSandboxNode, resolveSpawnHelper, Sandbox, type SandboxOptions } from '@corral/sandbox';
+import { runNodeMeasured, runSpawnHelper, startIdleNode } from '../baselines';
 import type { Cleanup } from '../cleanup';
-import { mainThreadCpuMs, readMemory, readStat, threadsCpuMs, type Memory } from '../procfs';
+import { machineBusyMs, mainThreadCpuMs, readMemory, readStat, threadsCpuMs, type Memory } from '../procfs';
 import type { Progress } from '../progress';
 import { summarize, type Summary } from '../stats';
 
@@ -31,6 +31,25 @@ export interface BootVariantResult {
   launcherCpuMs: Summary | null;
 }
 
+/**
+ * `node -e 0` behind every layer of a jailed variant, against `node -e 0` under corral-spawn
+ * alone: what the jail costs a process that does nothing, with nothing of corral's own (no
+ * bootstrap, no runtime flags, no worker). No execution behind every layer can cost less.
+ */
+export interface JailFloor {
+  /** The variant whose jail it is. */
+  label: string;
+  runs: number;
+  /** User + system CPU of every process below corral-spawn (from its wait4; bubblewrap's too), ms. */
+  bareCpuMs: Summary;
+  jailedCpuMs: Summary;
+  bareWallMs: Summary;
+  jailedWallMs: Summary;
+  /** Busy time of all cores (/proc/stat) across the runs, per run, ms: the kernel's deferred teardown included. */
+  bareMachineMs: number;
+  jailedMachineMs: number;
+}
+
 export interface BootResult {
   samples: number;
   /** Both the warm sandbox and the idle bare node are sampled this long after they were started. */
@@ -46,6 +65,8 @@ export interface BootResult {
   idleRssAnonKb: Summary;
   idleRssFileKb: Summary;
   idlePssKb: Summary | null;
+  /** Only when a variant runs behind bubblewrap. */
+  floor: JailFloor | null;
 }
 
 /**
@@ -176,6 +197,69 @@ function summarizeSandbox(variant: BootVariant, samples: readonly SandboxSample[
   };
 }
 
+/** One run, timed, with the busy time of all cores across it. */
+async function withMachineCpu<T>(run: () => Promise<T>): Promise<{ result: T; machineMs: number }> {
+  const before = machineBusyMs();
+  const result = await run();
+  return { result, machineMs: machineBusyMs() - before };
+}
+
+/**
+ * The jail's floor (see JailFloor): `runs` pairs, one process at a time, the order alternating;
+ * null when no variant runs behind bubblewrap.
+ */
+async function measureJailFloor(
+  variants: readonly BootVariant[],
+  cwd: string,
+  runs: number,
+  helperPath: string,
+  nodePath: string,
+  progress: Progress,
+): Promise<JailFloor | null> {
+  const variant = variants.find((v) => optionsFor(v, cwd, -1).jail?.bwrap);
+  if (!variant) return null;
+  const bare = (): Promise<SpawnRun> => runNodeMeasured(helperPath, nodePath, ['-e', '0']);
+  const jailed = (i: number): Promise<SpawnRun> => {
+    const options = optionsFor(variant, cwd, 1000 + i);
+    return runSpawnHelper(options.helperPath, jailedProgramArgs(options, [JAILED_NODE, '-e', '0']), 4, options.cwd);
+  };
+  await bare();
+  await jailed(-1);
+  const bares: SpawnRun[] = [];
+  const jaileds: SpawnRun[] = [];
+  let bareMachineMs = 0;
+  let jailedMachineMs = 0;
+  const counter = progress.counter(`the jail's floor: node -e 0 bare and behind every layer of the ${variant.label} variant`, runs);
+  for (let i = 0; i < runs; i += 1) {
+    for (const which of i % 2 === 0 ? (['bare', 'jailed'] as const) : (['jailed', 'bare'] as const)) {
+      const { result, machineMs } = await withMachineCpu(() => (which === 'bare' ? bare() : jailed(i)));
+      if (result.exitCode !== 0) throw new Error(`node -e 0 (${which}) exited with ${result.exitCode ?? `signal ${result.signal}`}`);
+      if (which === 'bare') {
+        bares.push(result);
+        bareMachineMs += machineMs;
+      } else {
+        jaileds.push(result);
+        jailedMachineMs += machineMs;
+      }
+    }
+    counter.tick();
+  }
+  const floor: JailFloor = {
+    label: variant.label,
+    runs,
+    bareCpuMs: summarize(bares.map((r) => r.cpuMs)),
+    jailedCpuMs: summarize(jaileds.map((r) => r.cpuMs)),
+    bareWallMs: summarize(bares.map((r) => r.wallMs)),
+    jailedWallMs: summarize(jaileds.map((r) => r.wallMs)),
+    bareMachineMs: bareMachineMs / runs,
+    jailedMachineMs: jailedMachineMs / runs,
+  };
+  counter.done(`bare ${floor.bareMachineMs.toFixed(1)} ms, jailed ${floor.jailedMachineMs.toFixed(1)} ms of machine CPU per run`);
+  return floor;
+}
+
+type SpawnRun = Awaited<ReturnType<typeof runNodeMeasured>>;
+
 /**
  * CPU and resident memory of a warm sandbox (one per variant) against `node -e 0` (CPU) and an
  * idle bare node (RSS) of the same runtime. Samples interleave the variants and the baselines,
@@ -216,6 +300,7 @@ export async function runBootScenario(options: BootOptions): Promise<BootResult>
       }
       counter.tick();
     }
+    const floor = await measureJailFloor(variants, cwd, samples, helperPath, nodePath, progress);
     const idlePss = idle.map((s) => s.memory.pssKb).filter((v): v is number => v !== null);
     const result: BootResult = {
       samples,
@@ -229,6 +314,7 @@ export async function runBootScenario(options: BootOptions): Promise<BootResult>
       idleRssAnonKb: summarize(idle.map((s) => s.memory.rssAnonKb)),
       idleRssFileKb: summarize(idle.map((s) => s.memory.rssFileKb)),
       idlePssKb: idlePss.length === idle.length ? summarize(idlePss) : null,
+      floor,
     };
     const first = result.variants[0] as BootVariantResult;
     counter.done(

@@ -1,10 +1,10 @@
 import { loadWorkerConfig } from '@corral/config';
 import { sandboxProfile } from '@corral/sandbox';
 import type { Cleanup } from '../cleanup';
-import { formatMiB, formatMs, formatRatio } from '../format';
+import { formatMiB, formatMs, formatRatio, type Table } from '../format';
 import { ratio } from '../stats';
 import { atMost, type TargetCheck } from '../targets';
-import { runBootScenario, type BootResult, type BootVariant } from './boot-sampling';
+import { runBootScenario, type BootResult, type BootVariant, type JailFloor } from './boot-sampling';
 import type { Scenario } from './scenario';
 
 export const BOOT_TARGETS = {
@@ -60,6 +60,35 @@ function jailChecks(r: BootResult): TargetCheck[] {
 
 function variantName(r: BootResult, label: string): string {
   return `warm sandbox${r.variants.length > 1 || label !== 'default' ? ` (${label})` : ''}`;
+}
+
+function floorNote(f: JailFloor): string {
+  return (
+    `The jail's floor: ${f.runs} runs each of \`node -e 0\` under corral-spawn alone and behind every layer of the ${f.label} variant ` +
+    "(corral-spawn's cgroups, uid, rlimits and seccomp filter, then bubblewrap's namespaces and mounts, exactly as the worker's sandboxes get them), " +
+    "with nothing of corral's own: no bootstrap, no runtime flags, no worker. No execution behind every layer can cost less. " +
+    "CPU is user + system of every process below corral-spawn, from its wait4 (bubblewrap's processes too); machine CPU is the busy " +
+    "time of all cores (/proc/stat) across the runs, divided by the runs: it adds what the kernel does for them on its own threads " +
+    "(namespaces and mounts torn down after the processes ended), ±10 ms in all. One process at a time, the order alternating:"
+  );
+}
+
+function floorTable(f: JailFloor): Table {
+  return {
+    headers: ['`node -e 0`, one at a time', 'runs', 'wall p50', 'CPU p50', 'CPU IQR', 'machine CPU per run', '÷ bare (machine CPU)'],
+    rows: [
+      ['under corral-spawn alone', String(f.runs), formatMs(f.bareWallMs.p50), formatMs(f.bareCpuMs.p50), formatMs(f.bareCpuMs.iqr), formatMs(f.bareMachineMs), '1.00×'],
+      [
+        `behind every layer (${f.label})`,
+        String(f.runs),
+        formatMs(f.jailedWallMs.p50),
+        formatMs(f.jailedCpuMs.p50),
+        formatMs(f.jailedCpuMs.iqr),
+        formatMs(f.jailedMachineMs),
+        formatRatio(ratio(f.jailedMachineMs, f.bareMachineMs)),
+      ],
+    ],
+  };
 }
 
 /** Scenario 3: CPU and memory of one warm sandbox (a variant per jail), against `node -e 0` and an idle bare node. */
@@ -126,7 +155,8 @@ export const boot: Scenario<BootResult> = {
         { headers: ['process', 'samples', 'wall to ready / exit', 'CPU p50', 'CPU IQR', 'main thread CPU', '÷ `node -e 0` CPU'], rows: cpuRows },
         { headers: ['process', 'VmRSS p50', 'VmRSS IQR', 'RssAnon', 'RssFile', 'PSS', '÷ idle bare RSS'], rows: memRows },
       ],
-      notes: [],
+      notes: r.floor ? [floorNote(r.floor)] : [],
+      ...(r.floor ? { extraTables: [floorTable(r.floor)] } : {}),
     };
   },
 

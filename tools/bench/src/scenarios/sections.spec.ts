@@ -97,6 +97,27 @@ describe('sections', () => {
     ]);
     expect(s.extraTables?.[1]?.rows.map((row) => row[0])).not.toContain('of that: interrupts and softirq (/proc/stat)');
     expect(report([s])).toContain('| sandboxes | 60.0 ms | 75 % |');
+    expect(s.notes.join('\n')).not.toMatch(/The floor/);
+  });
+
+  it("throughput: quotes the jail's floor of scenario 3 beside the CPU target when that ran", () => {
+    const result = {
+      slots: 4,
+      clients: 8,
+      bareConcurrency: 2,
+      rounds: 1,
+      roundSeconds: 4,
+      warmupSeconds: 1,
+      corralRates: [40],
+      bareRates: [50],
+      corralErrors: {},
+      corralCpu: { executions: 100, perExecutionMs: [['sandboxes', 60]] as [string, number][], machinePerExecutionMs: 80, busyShare: 0.95 },
+      bareCpu: { executions: 120, perExecutionMs: [['node -e 0', 40]] as [string, number][], machinePerExecutionMs: 40, busyShare: 0.6 },
+    };
+    const at = (v: number) => summarize([v, v]);
+    const floor = { label: 'jailed', runs: 2, bareCpuMs: at(30), jailedCpuMs: at(38), bareWallMs: at(31), jailedWallMs: at(40), bareMachineMs: 30, jailedMachineMs: 42 };
+    const s = section(throughputScenario, result, { boot: { floor } });
+    expect(s.notes.at(-1)).toMatch(/costs 1\.40× the machine CPU of a bare one \(\+12\.0 ms a process\).*bare `node -e 0` \(40\.0 ms\).*less than 1\.30× of it/);
   });
 
   it('boot: checks the RSS ratio of every variant', () => {
@@ -127,6 +148,7 @@ describe('sections', () => {
       idleRssAnonKb: one,
       idleRssFileKb: one,
       idlePssKb: null,
+      floor: null,
     });
     expect(s.checks.map((c) => [c.target, c.measured, c.met])).toEqual([
       ['warm sandbox (default) RSS ≤ 1.15 × idle bare node', '1.10×', true],
@@ -233,11 +255,26 @@ describe('sections that refer to each other or to another check', () => {
       idleRssAnonKb: one,
       idleRssFileKb: one,
       idlePssKb: null,
+      floor: null,
     });
     expect(s.checks.slice(2).map((c) => [c.target, c.measured, c.met])).toEqual([
       ['jailed ÷ default boot, wall to ready ≤ 1.15×', '1.20×', false],
       ['jailed ÷ default boot, CPU (with launchers) ≤ 1.15×', '1.10×', true],
     ]);
+  });
+
+  it("boot: the jail's floor is a table of its own, jailed ÷ bare by machine CPU", () => {
+    const at = (v: number) => summarize([v, v]);
+    const floor = { label: 'jailed', runs: 2, bareCpuMs: at(30), jailedCpuMs: at(38), bareWallMs: at(31), jailedWallMs: at(40), bareMachineMs: 32, jailedMachineMs: 44 };
+    const variant = { label: 'default', description: '', samples: 2, readyMs: at(50), cpuMs: at(50), mainThreadCpuMs: at(50), rssKb: at(40_000), rssAnonKb: at(1), rssFileKb: at(1), pssKb: null, launcherRssKb: null, launcherCpuMs: null };
+    const base = { samples: 2, sampleAfterMs: 300, variants: [variant], bareCpuMs: at(1), bareWallMs: at(1), bareMaxRssKb: at(1), idleCpuMs: at(1), idleRssKb: at(40_000), idleRssAnonKb: at(1), idleRssFileKb: at(1), idlePssKb: null };
+    const s = section(boot, { ...base, floor });
+    expect(s.extraTables?.[0]?.rows).toEqual([
+      ['under corral-spawn alone', '2', '31.0 ms', '30.0 ms', '0.00 ms', '32.0 ms', '1.00×'],
+      ['behind every layer (jailed)', '2', '40.0 ms', '38.0 ms', '0.00 ms', '44.0 ms', '1.38×'],
+    ]);
+    expect(s.notes[0]).toMatch(/^The jail's floor: 2 runs each/);
+    expect(section(boot, { ...base, floor: null }).extraTables ?? []).toEqual([]);
   });
 });
 

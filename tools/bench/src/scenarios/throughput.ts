@@ -6,6 +6,8 @@ import { closedLoop } from '../http';
 import { cgroupCpuReader, childrenNamed, processCpu } from '../procfs';
 import { median, rateInWindow, ratio, summarize } from '../stats';
 import { atLeast, atMost } from '../targets';
+import { boot } from './boot';
+import type { JailFloor } from './boot-sampling';
 import { execute, waitAllIdle } from './context';
 import { CpuAccountant, cpuTable, type CpuAccount, type CpuCounters } from './cpu-account';
 import type { Scenario, ScenarioContext } from './scenario';
@@ -155,6 +157,17 @@ async function measure(ctx: Ctx): Promise<ThroughputResult> {
   };
 }
 
+/** What the jail alone costs a process (scenario 3's floor), beside the CPU target. */
+function floorNote(floor: JailFloor, bareMachineMs: number): string {
+  const overMs = floor.jailedMachineMs - floor.bareMachineMs;
+  return (
+    `The floor (scenario 3): \`node -e 0\` behind every layer of the jail, with nothing of corral's own, costs ` +
+    `${formatRatio(ratio(floor.jailedMachineMs, floor.bareMachineMs))} the machine CPU of a bare one (${overMs >= 0 ? '+' : ''}${overMs.toFixed(1)} ms a process). ` +
+    `Added to this scenario's bare \`node -e 0\` (${bareMachineMs.toFixed(1)} ms), no jailed execution can cost less than ` +
+    `${formatRatio(ratio(bareMachineMs + overMs, bareMachineMs))} of it, before the bootstrap that waits for the job, the worker, the router and Redis.`
+  );
+}
+
 function rateRow(label: string, rates: readonly number[]): string[] {
   const s = summarize(rates);
   return [label, String(s.n), formatRate(s.p50), formatRate(s.iqr), formatRate(s.min), formatRate(s.max)];
@@ -168,6 +181,7 @@ export const throughput: Scenario<ThroughputResult, 'stack'> = {
   run: measure,
 
   render(r, env) {
+    const floor = env.resultOf(boot)?.floor ?? null;
     const perRound = r.corralRates.map((c, i) => ratio(c, r.bareRates[i] ?? Number.NaN)).filter((x): x is number => x !== null);
     const errors = Object.entries(r.corralErrors);
     return {
@@ -205,8 +219,10 @@ export const throughput: Scenario<ThroughputResult, 'stack'> = {
           'processes that ended without being waited for by a listed one. Two of its parts are measured on their own: the interrupt and ' +
           "softirq time of /proc/stat (the loopback network's packets are processed there), and the kernel's own threads (children of " +
           'kthreadd, those alive at both ends of a window):',
+        ...(floor ? [floorNote(floor, r.bareCpu.machinePerExecutionMs)] : []),
       ],
       extraTables: [cpuTable('corral', r.corralCpu, env.cores), cpuTable('bare `node -e 0`', r.bareCpu, env.cores)],
+
     };
   },
 
