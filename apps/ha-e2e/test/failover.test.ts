@@ -130,13 +130,22 @@ async function check(result: Awaited<ReturnType<typeof failover>>, label: string
   expect(ran.filter((id, i) => ran.indexOf(id) !== i)).toEqual([]);
 }
 
-it('the master SIGKILLed under traffic: the services follow the promoted replica; every request answered once, in time; the pool whole within 15 s', async () => {
-  const result = await failover(set.master, set.replica.port);
-  await check(result, 'first failover');
+/**
+ * Every slot whole and idle again: a wait before the next test, not a bound under test (that is
+ * wholeMs, checked above). A claim or a job's end written to a killed master and never replicated
+ * can leave a slot busy until its lease runs out, so the wait gets 30 s, not waitFor's default 10.
+ */
+async function poolSettled(): Promise<void> {
   await waitFor('every slot idle', async () => {
     const p = await pool();
     return whole(p) && p!.idle === SLOTS;
   }, { timeoutMs: 30_000 });
+}
+
+it('the master SIGKILLed under traffic: the services follow the promoted replica; every request answered once, in time; the pool whole within 15 s', async () => {
+  const result = await failover(set.master, set.replica.port);
+  await check(result, 'first failover');
+  await poolSettled();
 }, 90_000);
 
 it('the old master back as a replica, then the new master SIGKILLed: the same again, on the old master', async () => {
@@ -149,13 +158,7 @@ it('the old master back as a replica, then the new master SIGKILLed: the same ag
   expect(await redisCli(set.master.port, set.password, ['role'])).toMatch(/^slave/);
   const result = await failover(set.replica, set.master.port);
   await check(result, 'second failover');
-  // Not the bound under test (that is wholeMs, checked above): a wait before the next test. A claim
-  // or a job's end written to the killed master and never replicated can leave a slot busy until
-  // its lease runs out, so the wait gets 30 s, not waitFor's default 10.
-  await waitFor('every slot idle', async () => {
-    const p = await pool();
-    return whole(p) && p!.idle === SLOTS;
-  }, { timeoutMs: 30_000 });
+  await poolSettled();
 }, 120_000);
 
 it('after both failovers the watchdog and netprov work on the current master: a job over its CPU budget is stopped by the watchdog, netprov reads and reconciles the inventory', async () => {
@@ -167,8 +170,5 @@ it('after both failovers the watchdog and netprov work on the current master: a 
   const listed = JSON.parse(await runToEnd('netprov', ['ls', '--json'], stack.env)) as { id: string }[];
   expect(listed).toHaveLength(SLOTS);
   expect(await runToEnd('netprov', ['up', '--count', String(SLOTS)], stack.env)).toMatch(/added 0, removed 0, changed 0/);
-  await waitFor('every slot idle', async () => {
-    const p = await pool();
-    return whole(p) && p!.idle === SLOTS;
-  });
+  await poolSettled();
 }, 60_000);

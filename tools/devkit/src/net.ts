@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,31 +13,42 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 export const FREE_PORT_RANGE = { min: 20_000, max: 32_767 } as const;
 
-/** Whether `port` can be bound on `host` now (and is released again at once). */
-function bindable(port: number, host: string): Promise<boolean> {
+/** Binds `port` on `host` (0: any) and releases it again at once: the port it got, or null when it could not. */
+function listenOnce(port: number, host: string): Promise<number | null> {
   return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
+    server.once('error', () => resolve(null));
+    server.listen(port, host, () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : null));
+    });
   });
 }
 
-/** A TCP port that was free on `host` a moment ago, from FREE_PORT_RANGE (one from the kernel if 64 random picks were all taken). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  for (let attempt = 0; attempt < 64; attempt += 1) {
-    const port = randomInt(FREE_PORT_RANGE.min, FREE_PORT_RANGE.max + 1);
-    if (await bindable(port, host)) return port;
+/** The first port of this host's ephemeral range (Linux's default when it cannot be read). */
+function ephemeralStart(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1').trim().split(/\s+/)[0]) || 32_768;
+  } catch {
+    return 32_768;
   }
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
+}
+
+/**
+ * A TCP port that was free on `host` a moment ago, from FREE_PORT_RANGE below this host's
+ * ephemeral range (one from the kernel if 64 random picks were all taken, or the host's
+ * ephemeral range leaves none of FREE_PORT_RANGE).
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const max = Math.min(FREE_PORT_RANGE.max, ephemeralStart() - 1);
+  for (let attempt = 0; attempt < 64 && max >= FREE_PORT_RANGE.min; attempt += 1) {
+    const port = await listenOnce(randomInt(FREE_PORT_RANGE.min, max + 1), host);
+    if (port !== null) return port;
+  }
+  const port = await listenOnce(0, host);
+  if (port === null) throw new Error(`no free port on ${host}`);
+  return port;
 }
 
 /** A Redis key prefix of its own for one test. */
