@@ -222,7 +222,6 @@ export const throughput: Scenario<ThroughputResult, 'stack'> = {
         ...(floor ? [floorNote(floor, r.bareCpu.machinePerExecutionMs)] : []),
       ],
       extraTables: [cpuTable('corral', r.corralCpu, env.cores), cpuTable('bare `node -e 0`', r.bareCpu, env.cores)],
-
     };
   },
 
