@@ -1,12 +1,12 @@
 import { renderReport } from '../report';
 import { summarize } from '../stats';
 import { boot } from './boot';
-import type { BootResult } from './boot-sampling';
+import type { BootResult, JailFloor } from './boot-sampling';
 import { latency as latencyScenario } from './latency';
 import { mixed as mixedScenario } from './mixed';
 import { overhead as overheadScenario, type OverheadResult } from './overhead';
 import { sectionOf, type Need, type RenderEnv, type Scenario } from './scenario';
-import { throughput as throughputScenario } from './throughput';
+import { throughput as throughputScenario, type ThroughputResult } from './throughput';
 
 /** A scenario's report part, in a run on 2 cores where the scenarios in `others` ran too. */
 function section<R>(scenario: Scenario<R, Need>, result: R, others: Partial<Record<string, unknown>> = {}) {
@@ -18,6 +18,30 @@ function section<R>(scenario: Scenario<R, Need>, result: R, others: Partial<Reco
 function report(sections: ReturnType<typeof section>[]): string {
   const machine = { cpuModel: 'x', cores: 2, ramBytes: 1, kernel: 'Linux', servicesNode: 'v20', sandboxNode: 'v24', redis: '7', commit: '0'.repeat(40), dirty: false };
   return renderReport({ generatedAt: new Date(0), mode: 'full', command: 'npm run bench', durationSeconds: 1, machine, setup: [], sections, failures: [] });
+}
+
+/** A throughput result: 4 slots, 8 clients, one round; `overrides` replace whole fields. */
+function throughputResult(overrides: Partial<ThroughputResult> = {}): ThroughputResult {
+  return {
+    slots: 4,
+    clients: 8,
+    bareConcurrency: 2,
+    rounds: 1,
+    roundSeconds: 4,
+    warmupSeconds: 1,
+    corralRates: [40],
+    bareRates: [50],
+    corralErrors: {},
+    corralCpu: { executions: 100, perExecutionMs: [['sandboxes', 60], ['router', 5]], machinePerExecutionMs: 80, busyShare: 0.95 },
+    bareCpu: { executions: 120, perExecutionMs: [['node -e 0', 50]], machinePerExecutionMs: 55, busyShare: 0.6 },
+    ...overrides,
+  };
+}
+
+/** A jail floor of 2 runs: bare 30 ms, jailed 42 ms of machine CPU. */
+function floorFixture(): JailFloor {
+  const at = (v: number) => summarize([v, v]);
+  return { label: 'jailed', runs: 2, bareCpuMs: at(30), jailedCpuMs: at(38), bareWallMs: at(31), jailedWallMs: at(40), bareMachineMs: 30, jailedMachineMs: 42 };
 }
 
 describe('sections', () => {
@@ -47,44 +71,25 @@ describe('sections', () => {
   });
 
   it('throughput: compares medians over rounds', () => {
-    const s = section(throughputScenario, {
-      slots: 4,
-      clients: 8,
-      bareConcurrency: 2,
-      rounds: 3,
-      roundSeconds: 4,
-      warmupSeconds: 1,
-      corralRates: [40, 45, 41],
-      bareRates: [50, 50, 49],
-      corralErrors: { '503': 2 },
-      corralCpu: { executions: 100, perExecutionMs: [['sandboxes', 60], ['router', 5]], machinePerExecutionMs: 80, busyShare: 0.95 },
-      bareCpu: { executions: 120, perExecutionMs: [['node -e 0', 50]], machinePerExecutionMs: 55, busyShare: 0.6 },
-    });
+    const s = section(throughputScenario, throughputResult({ rounds: 3, corralRates: [40, 45, 41], bareRates: [50, 50, 49], corralErrors: { '503': 2 } }));
     expect(s.checks[0]).toEqual({ target: '≥ 0.85 × the bare spawn rate', measured: '0.82×', met: false });
     expect(s.notes.join(' ')).toContain('503 × 2');
   });
 
   it('throughput: accounts for the CPU per execution, with what no component explains', () => {
-    const s = section(throughputScenario, {
-      slots: 4,
-      clients: 8,
-      bareConcurrency: 2,
-      rounds: 1,
-      roundSeconds: 4,
-      warmupSeconds: 1,
-      corralRates: [40],
-      bareRates: [50],
-      corralErrors: {},
-      corralCpu: {
-        executions: 100,
-        perExecutionMs: [['sandboxes', 60], ['router', 5]],
-        machinePerExecutionMs: 80,
-        irqPerExecutionMs: 8,
-        kernelThreadsPerExecutionMs: 4,
-        busyShare: 0.95,
-      },
-      bareCpu: { executions: 120, perExecutionMs: [['node -e 0', 50]], machinePerExecutionMs: 55, busyShare: 0.6 },
-    });
+    const s = section(
+      throughputScenario,
+      throughputResult({
+        corralCpu: {
+          executions: 100,
+          perExecutionMs: [['sandboxes', 60], ['router', 5]],
+          machinePerExecutionMs: 80,
+          irqPerExecutionMs: 8,
+          kernelThreadsPerExecutionMs: 4,
+          busyShare: 0.95,
+        },
+      }),
+    );
     const [corral] = s.extraTables ?? [];
     expect(corral?.headers[0]).toBe('corral (100 in the windows)');
     expect(corral?.rows).toEqual([
@@ -101,22 +106,8 @@ describe('sections', () => {
   });
 
   it("throughput: quotes the jail's floor of scenario 3 beside the CPU target when that ran", () => {
-    const result = {
-      slots: 4,
-      clients: 8,
-      bareConcurrency: 2,
-      rounds: 1,
-      roundSeconds: 4,
-      warmupSeconds: 1,
-      corralRates: [40],
-      bareRates: [50],
-      corralErrors: {},
-      corralCpu: { executions: 100, perExecutionMs: [['sandboxes', 60]] as [string, number][], machinePerExecutionMs: 80, busyShare: 0.95 },
-      bareCpu: { executions: 120, perExecutionMs: [['node -e 0', 40]] as [string, number][], machinePerExecutionMs: 40, busyShare: 0.6 },
-    };
-    const at = (v: number) => summarize([v, v]);
-    const floor = { label: 'jailed', runs: 2, bareCpuMs: at(30), jailedCpuMs: at(38), bareWallMs: at(31), jailedWallMs: at(40), bareMachineMs: 30, jailedMachineMs: 42 };
-    const s = section(throughputScenario, result, { boot: { floor } });
+    const result = throughputResult({ bareCpu: { executions: 120, perExecutionMs: [['node -e 0', 40]], machinePerExecutionMs: 40, busyShare: 0.6 } });
+    const s = section(throughputScenario, result, { boot: { floor: floorFixture() } });
     expect(s.notes.at(-1)).toMatch(/costs 1\.40× the machine CPU of a bare one \(\+12\.0 ms a process\).*bare `node -e 0` \(40\.0 ms\).*less than 1\.30× of it/);
   });
 
@@ -265,7 +256,7 @@ describe('sections that refer to each other or to another check', () => {
 
   it("boot: the jail's floor is a table of its own, jailed ÷ bare by machine CPU", () => {
     const at = (v: number) => summarize([v, v]);
-    const floor = { label: 'jailed', runs: 2, bareCpuMs: at(30), jailedCpuMs: at(38), bareWallMs: at(31), jailedWallMs: at(40), bareMachineMs: 32, jailedMachineMs: 44 };
+    const floor = { ...floorFixture(), bareMachineMs: 32, jailedMachineMs: 44 };
     const variant = { label: 'default', description: '', samples: 2, readyMs: at(50), cpuMs: at(50), mainThreadCpuMs: at(50), rssKb: at(40_000), rssAnonKb: at(1), rssFileKb: at(1), pssKb: null, launcherRssKb: null, launcherCpuMs: null };
     const base = { samples: 2, sampleAfterMs: 300, variants: [variant], bareCpuMs: at(1), bareWallMs: at(1), bareMaxRssKb: at(1), idleCpuMs: at(1), idleRssKb: at(40_000), idleRssAnonKb: at(1), idleRssFileKb: at(1), idlePssKb: null };
     const s = section(boot, { ...base, floor });
